@@ -1,0 +1,112 @@
+// A small read-only client for one target's API server, on undici with the target's TLS and
+// credentials (client certificates, tokens, exec plugins through @kubernetes/client-node's authenticators).
+// Used instead of client-node's generated API for pod listing: it keeps only the fields we need
+// from each page instead of building typed objects for whole pods.
+import {Agent, request, type Dispatcher} from 'undici'
+import type {Target} from './target.ts'
+
+export type KubeFailureKind = 'unreachable' | 'unauthorized' | 'forbidden' | 'expired' | 'not-found' | 'server'
+
+/** A request to a target's API server failed. `kind` says how, `message` is for people. */
+export class KubeRequestError extends Error {
+  readonly kind: KubeFailureKind
+  readonly status: number | undefined
+  /** For 410 on a list: the continue token the server offers to resume an inconsistent list. */
+  readonly continueToken: string | undefined
+
+  constructor(kind: KubeFailureKind, message: string, options: {status?: number; continueToken?: string; cause?: unknown} = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'KubeRequestError'
+    this.kind = kind
+    this.status = options.status
+    this.continueToken = options.continueToken
+  }
+}
+
+interface KubeStatus {
+  kind?: string
+  message?: string
+  reason?: string
+  metadata?: {continue?: string}
+}
+
+/** Accept header asking for object metadata only (PartialObjectMetadataList). */
+export const metadataOnly = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+
+export class KubeApiClient {
+  readonly target: Target
+  private readonly server: string
+  private dispatcher: Dispatcher | undefined
+  private readonly requestTimeoutMs: number
+
+  constructor(target: Target, options: {requestTimeoutMs?: number} = {}) {
+    this.target = target
+    const cluster = target.config.getCurrentCluster()
+    if (!cluster) throw new KubeRequestError('unreachable', `context ${target.context} names no cluster`)
+    this.server = cluster.server.replace(/\/+$/, '')
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000
+  }
+
+  private async connection(): Promise<{dispatcher: Dispatcher; headers: Record<string, string>}> {
+    const options: {ca?: unknown; cert?: unknown; key?: unknown; rejectUnauthorized?: boolean; servername?: string; headers?: Record<string, string>} = {}
+    // Exec plugins and token files are refreshed by the authenticators on each call.
+    await this.target.config.applyToHTTPSOptions(options as never)
+    if (!this.dispatcher) {
+      this.dispatcher = new Agent({
+        connect: {
+          ...(options.ca ? {ca: options.ca as string} : {}),
+          ...(options.cert ? {cert: options.cert as string} : {}),
+          ...(options.key ? {key: options.key as string} : {}),
+          ...(options.rejectUnauthorized === false ? {rejectUnauthorized: false} : {}),
+          ...(options.servername ? {servername: options.servername} : {}),
+        },
+        connectTimeout: 10_000,
+      })
+    }
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = String(value)
+    return {dispatcher: this.dispatcher, headers}
+  }
+
+  /** GET a path and parse the JSON answer. Errors become KubeRequestError with a message for people. */
+  async getJson<T>(pathname: string, query: Record<string, string | number | undefined>, options: {signal?: AbortSignal; accept?: string} = {}): Promise<T> {
+    const url = new URL(this.server + pathname)
+    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value))
+    const {dispatcher, headers} = await this.connection()
+    const signals = [AbortSignal.timeout(this.requestTimeoutMs), ...(options.signal ? [options.signal] : [])]
+    let response: Dispatcher.ResponseData
+    try {
+      response = await request(url, {
+        dispatcher,
+        method: 'GET',
+        headers: {...headers, accept: options.accept ?? 'application/json', 'user-agent': 'kubectl-snyk-watch'},
+        signal: AbortSignal.any(signals),
+      })
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason
+      const code = (error as {code?: string}).code ?? (error as Error).name
+      throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return (await response.body.json()) as T
+
+    const text = await response.body.text()
+    let status: KubeStatus = {}
+    try {
+      status = JSON.parse(text) as KubeStatus
+    } catch {
+      // not a Status object
+    }
+    const detail = status.message ?? text.slice(0, 200)
+    const code = response.statusCode
+    if (code === 401) throw new KubeRequestError('unauthorized', `${this.server} refused the credentials of context ${this.target.context} (401 Unauthorized)`, {status: code})
+    if (code === 403) throw new KubeRequestError('forbidden', detail, {status: code})
+    if (code === 404) throw new KubeRequestError('not-found', detail, {status: code})
+    if (code === 410) throw new KubeRequestError('expired', detail, {status: code, ...(status.metadata?.continue ? {continueToken: status.metadata.continue} : {})})
+    throw new KubeRequestError('server', `${this.server} answered ${code}: ${detail}`, {status: code})
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close()
+    this.dispatcher = undefined
+  }
+}
