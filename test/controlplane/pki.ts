@@ -13,7 +13,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
     await execFileAsync('openssl', args, {cwd})
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error)
-    throw new Error(`openssl ${args[0]} failed: ${detail}. The test bed needs the openssl command (Debian package openssl).`)
+    throw new Error(`openssl ${args[0]} failed: ${detail}. The test bed needs the openssl command (Debian package openssl).`, {cause: error})
   }
 }
 
