@@ -37,4 +37,9 @@ export interface ImageObservation {
   image: ImageRef
   /** The digest the runtime resolved (from status imageID), when it is a repository digest. */
   runningDigest?: string
+  /**
+   * `registry/repository` the runtime reports for the running digest, only when it differs from the spec's
+   * (docker reports the first of an image's repository digests, which may belong to another repository).
+   */
+  runningRepository?: string
 }
