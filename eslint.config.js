@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'scripts/**', 'bin/**'],
+    files: ['test/**', 'scripts/**', 'bin/**', 'bench/**'],
     rules: {'no-console': 'off'},
   },
 )

@@ -20,6 +20,7 @@ import type {ImageRef} from '../models/image.ts'
 import {DOCKER_HUB_REGISTRY} from './image-reference.ts'
 import {CONTAINER_INTEGRATION_TYPES, INTEGRATION_LABELS, isContainerIntegrationType, snykTargetName} from './snyk-target-name.ts'
 import type {ContainerIntegrationType, ImageSkip} from './snyk-target-name.ts'
+import {UsageError} from '../errors.ts'
 
 /** One parsed `--integration` entry. */
 export interface IntegrationOption {
@@ -32,16 +33,14 @@ export interface IntegrationOption {
 }
 
 /** A malformed `--integration` entry, or one that cannot be resolved against the org: a usage error. */
-export class InvalidIntegrationOptionError extends Error {
-  override readonly name = 'InvalidIntegrationOptionError'
-  readonly code = 'INVALID_INTEGRATION_OPTION'
-  readonly exitCode = 2
+export class InvalidIntegrationOptionError extends UsageError {
   /** The entry as given. */
   readonly option: string
   readonly suggestion: string
 
   constructor(option: string, problem: string, suggestion: string) {
-    super(`--integration ${JSON.stringify(option)}: ${problem}`)
+    super(`--integration ${JSON.stringify(option)}: ${problem}`, {code: 'INVALID_INTEGRATION_OPTION', suggestions: [suggestion]})
+    this.name = 'InvalidIntegrationOptionError'
     this.option = option
     this.suggestion = suggestion
   }

@@ -1,28 +1,12 @@
 // The pod source of `sync`: one paginated LIST per target (or per namespace), keeping only what the
 // pipeline needs from each page so memory does not grow with whole pod objects.
-import type {ContainerKind, WorkloadRef} from '../models/image.ts'
+import type {ContainerRecord, ContainerStatusRecord, PodRecord} from '../images/pod-images.ts'
 import {KubeRequestError, metadataOnly, type KubeApiClient} from './kube-api-client.ts'
 import {isIgnored, namespaceExcluder, type PodScope} from './pod-scope.ts'
 import {controllerOf, WorkloadResolver} from './workload-resolver.ts'
 
-/** One container of a listed pod, with the imageID its runtime reported (when it has started). */
-export interface ContainerSummary {
-  kind: ContainerKind
-  name: string
-  image: string
-  imageID?: string
-}
-
-/** The part of a pod the pipeline keeps. */
-export interface PodSummary {
-  namespace: string
-  name: string
-  workload: WorkloadRef
-  containers: ContainerSummary[]
-}
-
 export interface TargetListing {
-  pods: PodSummary[]
+  pods: PodRecord[]
   /** Pods left out by an ignore marker on the pod or its namespace, by --exclude-namespace or --skip-job-pods. */
   skippedPods: number
   /** Things the user should know that did not stop the listing. */
@@ -51,20 +35,10 @@ interface NamespaceMetadata {
   metadata?: {name?: string; labels?: Record<string, string>; annotations?: Record<string, string>}
 }
 
-function containersOf(pod: RawPod): ContainerSummary[] {
-  const result: ContainerSummary[] = []
-  const add = (kind: ContainerKind, specs: Named[] | undefined, statuses: Status[] | undefined) => {
-    for (const spec of specs ?? []) {
-      if (!spec.name || !spec.image) continue
-      const imageID = statuses?.find((status) => status.name === spec.name)?.imageID
-      result.push({kind, name: spec.name, image: spec.image, ...(imageID ? {imageID} : {})})
-    }
-  }
-  add('container', pod.spec?.containers, pod.status?.containerStatuses)
-  add('init', pod.spec?.initContainers, pod.status?.initContainerStatuses)
-  add('ephemeral', pod.spec?.ephemeralContainers, pod.status?.ephemeralContainerStatuses)
-  return result
-}
+const containers = (specs: Named[] | undefined): ContainerRecord[] =>
+  (specs ?? []).flatMap((spec) => (spec.name && spec.image ? [{name: spec.name, image: spec.image}] : []))
+const statuses = (list: Status[] | undefined): ContainerStatusRecord[] =>
+  (list ?? []).flatMap((status) => (status.name && status.imageID ? [{name: status.name, imageID: status.imageID}] : []))
 
 /** Namespaces whose ignore marker is set; undefined when namespaces may not be read. */
 async function ignoredNamespaces(client: KubeApiClient, scope: PodScope, signal?: AbortSignal): Promise<Set<string> | undefined> {
@@ -110,7 +84,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
   if (!ignored) warnings.push(`not allowed to read namespaces in ${client.target.name}: the ${'snyk-watch.io/ignore'} marker on namespaces is not applied`)
   const excluded = namespaceExcluder(scope.excludeNamespaces)
 
-  const pods: PodSummary[] = []
+  const pods: PodRecord[] = []
   const seen = new Set<string>()
   let skippedPods = 0
   let pages = 0
@@ -150,7 +124,12 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
           namespace,
           name,
           workload: resolver.resolve({namespace, name, ...(metadata.labels ? {labels: metadata.labels} : {}), ...(owner ? {owner} : {})}),
-          containers: containersOf(raw),
+          containers: containers(raw.spec?.containers),
+          initContainers: containers(raw.spec?.initContainers),
+          ephemeralContainers: containers(raw.spec?.ephemeralContainers),
+          containerStatuses: statuses(raw.status?.containerStatuses),
+          initContainerStatuses: statuses(raw.status?.initContainerStatuses),
+          ephemeralContainerStatuses: statuses(raw.status?.ephemeralContainerStatuses),
         })
       }
       await options.onProgress?.(pods.length)

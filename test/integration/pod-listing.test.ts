@@ -52,8 +52,11 @@ describe('pod listing on a real API server', () => {
     assert.deepEqual([...new Set(workloads)], ['CronJob/report', 'DaemonSet/agent', 'Deployment/frontend', 'Pod/bare', 'Pod/sys', 'StatefulSet/db'])
     assert.equal(workloads.filter((w) => w === 'Deployment/frontend').length, 3)
     const bare = byName.get('bare')!
-    assert.deepEqual(bare.containers.map((c) => `${c.kind}:${c.image}:${c.imageID ? 'started' : 'waiting'}`), ['container:busybox:waiting', 'init:ghcr.io/acme/init:2:started', 'ephemeral:busybox:1.36:started'])
-    assert.equal(bare.containers[1]!.imageID, `ghcr.io/acme/init@${digestOf('init')}`)
+    assert.deepEqual(bare.containers, [{name: 'c', image: 'busybox'}])
+    assert.deepEqual(bare.containerStatuses, [], 'a container that has not started has no imageID')
+    assert.deepEqual(bare.initContainerStatuses, [{name: 'i', imageID: `ghcr.io/acme/init@${digestOf('init')}`}])
+    assert.deepEqual(bare.ephemeralContainers, [{name: 'dbg', image: 'busybox:1.36'}])
+    assert.deepEqual(bare.ephemeralContainerStatuses, [{name: 'dbg', imageID: `docker.io/library/busybox@${digestOf('bb')}`}])
   })
 
   it('skips pods and namespaces marked snyk-watch.io/ignore, excluded namespaces, Job pods, and applies the selector', async () => {

@@ -1,0 +1,46 @@
+import {Command, Flags} from '@oclif/core'
+import {commonFlags, snykFlags, targetFlags} from '../cli/shared-flags.ts'
+import {renderSyncSummary} from '../render/sync-summary.ts'
+import {resolveSyncOptions} from '../sync/sync-options.ts'
+import type {SyncResult} from '../sync/sync-result.ts'
+import {runSyncCommand} from '../sync/sync-runner.ts'
+
+export default class Sync extends Command {
+  static override summary = 'Submit every image running in your clusters to Snyk, once.'
+  static override description = `Lists the pods of every target (kubeconfig x context), extracts each container image with its running digest, and submits each unique image once to Snyk through the org's container registry integration. Images submitted within --resubmit-after are not sent again.
+
+Every flag can also be set with an environment variable SNYK_WATCH_<FLAG> (SNYK_WATCH_ORG, SNYK_WATCH_ALL_CONTEXTS=true, lists comma-separated) or in the config file, so a CronJob needs no arguments. The token comes from SNYK_TOKEN or --token-file and is never printed.
+
+Exit codes: 0 success; 2 usage, configuration or authentication error; 3 partial failure (some targets or images failed); 130 interrupted.`
+
+  static override examples = [
+    {description: 'Submit the images of the current context', command: 'SNYK_TOKEN=... kubectl snyk-watch sync --org 3b1f...'},
+    {description: 'Every context of two kubeconfigs, waiting for Snyk to finish importing', command: 'kubectl snyk-watch sync --kubeconfig prod.yaml --kubeconfig staging.yaml --all-contexts --wait'},
+    {description: 'What would be submitted, without a token', command: 'kubectl snyk-watch sync --all-contexts --dry-run'},
+    {description: 'Skip system namespaces, map a private registry, print JSON', command: 'kubectl snyk-watch sync --exclude-namespace "kube-*" --integration "registry.acme.io=harbor-cr:6f1e..." -o json'},
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    ...targetFlags,
+    ...snykFlags,
+    'resubmit-after': Flags.string({description: 'Submit an image again after this long (default 24h).', helpGroup: 'SUBMISSION'}),
+    wait: Flags.boolean({description: 'Wait for Snyk to finish each import and record its projects.', helpGroup: 'SUBMISSION'}),
+    'wait-timeout': Flags.string({description: 'How long --wait waits (default 10m).', helpGroup: 'SUBMISSION'}),
+    timeout: Flags.string({description: 'Stop the whole run after this long (e.g. 15m); what is left is taken by the next run.'}),
+    'dry-run': Flags.boolean({description: 'Print the inventory and what would be submitted; needs no token and sends nothing to Snyk.'}),
+    ...commonFlags,
+  }
+
+  async run(): Promise<SyncResult> {
+    const {flags} = await this.parse(Sync)
+    const json = this.jsonEnabled() || flags.output === 'json'
+    const options = resolveSyncOptions(flags, process.env, flags.config)
+    const result = await runSyncCommand(options, {env: process.env, stderr: process.stderr, json})
+    if (flags.output === 'json' && !this.jsonEnabled()) this.logJson(result)
+    else if (!json) process.stdout.write(renderSyncSummary(result, process.stdout.columns ?? 120))
+    process.exitCode = result.exitCode
+    return result
+  }
+}

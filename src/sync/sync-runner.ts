@@ -1,0 +1,69 @@
+// Builds everything `sync` needs from its options (targets, state store, Snyk client, submission core,
+// progress display, one AbortSignal for SIGINT/SIGTERM and --timeout), runs the pipeline, and cleans up.
+import {createIntegrationMap, parseIntegrationOptions} from '../images/integration-map.ts'
+import {CONTAINER_INTEGRATION_TYPES} from '../images/snyk-target-name.ts'
+import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
+import {resolveTargets} from '../kube/target.ts'
+import {LineProgress, ListrProgress, SilentProgress, type SyncProgress} from '../render/sync-progress.ts'
+import {SnykClient} from '../snyk/snyk-client.ts'
+import {defaultStatePath, openStateStore} from '../state/state-store.ts'
+import {SubmissionCore} from '../submit/submission-core.ts'
+import {createSnykSubmitter} from './snyk-submitter.ts'
+import type {SyncOptions} from './sync-options.ts'
+import type {SyncResult} from './sync-result.ts'
+import {runSync} from './sync-service.ts'
+
+export interface SyncIO {
+  env: NodeJS.ProcessEnv
+  stderr: NodeJS.WriteStream
+  /** --json / -o json: nothing but the result on stdout, no progress. */
+  json: boolean
+  /** Process signals to stop on (tests pass their own emitter). */
+  signals?: NodeJS.EventEmitter
+}
+
+/** Under --dry-run there is no token to discover the org's integrations: assume the org has each type. */
+const dryRunDiscovery = Object.fromEntries(CONTAINER_INTEGRATION_TYPES.map((type) => [type, '(discovered from the org)']))
+
+function chooseProgress(io: SyncIO): SyncProgress {
+  if (io.json) return new SilentProgress()
+  if (io.stderr.isTTY && io.env.TERM !== 'dumb' && !io.env.CI) return new ListrProgress(io.stderr)
+  return new LineProgress((line) => io.stderr.write(`${line}\n`))
+}
+
+export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<SyncResult> {
+  const integrations = parseIntegrationOptions(options.integrations)
+  const targets = resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets)
+
+  const controller = new AbortController()
+  const signals = io.signals ?? process
+  const stop = (signal: string) => controller.abort(new Error(`interrupted by ${signal}`))
+  signals.on('SIGINT', stop)
+  signals.on('SIGTERM', stop)
+  const signal = options.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]) : controller.signal
+  const progress = chooseProgress(io)
+  const common = {targets, scope: options.scope, progress, clock: Date.now, signal, resubmitAfterMs: options.resubmitAfterMs, wait: options.wait}
+
+  try {
+    if (options.dryRun) {
+      return await runSync({...common, dryRunIntegrations: createIntegrationMap({options: integrations, discovered: dryRunDiscovery})})
+    }
+    const token = options.token!
+    const orgId = options.org!
+    const store = openStateStore(options.statePath ?? defaultStatePath(io.env))
+    const client = new SnykClient({token, apiBase: options.api})
+    const core = new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})
+    try {
+      const submitter = createSnykSubmitter({client, core, orgId, integrations, waitTimeoutMs: options.waitTimeoutMs})
+      return await runSync({...common, store, submitter})
+    } finally {
+      core.close()
+      await client.close()
+      store.close()
+    }
+  } finally {
+    await progress.close()
+    signals.off('SIGINT', stop)
+    signals.off('SIGTERM', stop)
+  }
+}

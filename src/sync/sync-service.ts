@@ -1,0 +1,268 @@
+// The sync pipeline: list every target concurrently, extract and deduplicate images, record them in
+// the state store, then submit each unique image once through the submission core. The `watch`
+// command drives the same stages with a different pod source.
+import {formatImageRef} from '../images/image-reference.ts'
+import {imageKeyOf} from '../images/image-key.ts'
+import type {ImportPlan, IntegrationMap} from '../images/integration-map.ts'
+import {imagesOfPod, type ImageProblem} from '../images/pod-images.ts'
+import {KubeApiClient, KubeRequestError} from '../kube/kube-api-client.ts'
+import {listTargetPods} from '../kube/pod-lister.ts'
+import type {PodScope} from '../kube/pod-scope.ts'
+import type {Target} from '../kube/target.ts'
+import type {ImageObservation, ImageRef} from '../models/image.ts'
+import type {SyncProgress, SubmissionSnapshot} from '../render/sync-progress.ts'
+import type {StateStore} from '../state/state-store.ts'
+import {countResults, outcomeOf, type SyncDrift, type SyncImage, type SyncResult, type SyncTarget} from './sync-result.ts'
+
+/** How images reach Snyk: implemented over the Snyk client and the submission core. */
+export interface ImageSubmitter {
+  /** The org's integrations, used to build the integration map. */
+  integrationMap(): Promise<IntegrationMap>
+  importImage(plan: {integrationId: string; targetName: string}, signal: AbortSignal): Promise<{jobUrl: string}>
+  /** Polls an import job until it is done or the wait times out. */
+  waitForJob(jobUrl: string, signal: AbortSignal): Promise<{status: 'complete'; projects: Array<{id: string; url?: string}>} | {status: 'failed' | 'timeout'; error: string}>
+  /** Live figures for the progress display. */
+  snapshot(): {inFlight: number; retries: number; pausedUntil?: number}
+  /** Classifies an error thrown by importImage / waitForJob. `fatal` errors (authentication) stop the run. */
+  classify(error: unknown): {fatal: boolean; retryable: boolean; message: string}
+}
+
+export interface SyncDeps {
+  targets: Target[]
+  scope: PodScope
+  /** Absent under --dry-run: nothing is written. */
+  store?: StateStore
+  /** Absent under --dry-run. */
+  submitter?: ImageSubmitter
+  /** Used under --dry-run (no token: built from --integration and the well-known registries). */
+  dryRunIntegrations?: IntegrationMap
+  progress: SyncProgress
+  clock: () => number
+  signal: AbortSignal
+  resubmitAfterMs: number
+  wait: boolean
+  /** How long another run's claim protects an image (then it is taken over). */
+  leaseMs?: number
+  pageSize?: number
+}
+
+interface UniqueImage {
+  key: string
+  image: ImageRef
+  digest: string | undefined
+  observations: ImageObservation[]
+}
+
+function placementSummary(observations: ImageObservation[]): SyncImage['runsIn'] {
+  return {
+    clusters: [...new Set(observations.map((o) => o.cluster))].sort(),
+    namespaces: new Set(observations.map((o) => `${o.cluster}/${o.namespace}`)).size,
+    workloads: [...new Set(observations.map((o) => `${o.namespace}/${o.workload.kind}/${o.workload.name}`))].sort().slice(0, 20),
+    containers: observations.length,
+  }
+}
+
+function describeTargetError(error: unknown, target: Target): {error: string; suggestion?: string} {
+  if (error instanceof KubeRequestError) {
+    switch (error.kind) {
+      case 'forbidden':
+        return {error: `forbidden: ${error.message}`, suggestion: `list pods in namespaces you may read with -n NAMESPACE, or ask for list permission on pods (context ${target.context})`}
+      case 'unauthorized':
+        return {error: error.message, suggestion: `refresh the credentials of context ${target.context} (kubectl --context ${target.context} get pods)`}
+      case 'unreachable':
+        return {error: error.message, suggestion: `check the cluster is up and reachable: kubectl --context ${target.context} cluster-info`}
+      default:
+        return {error: error.message}
+    }
+  }
+  return {error: error instanceof Error ? error.message : String(error)}
+}
+
+export async function runSync(deps: SyncDeps): Promise<SyncResult> {
+  const started = deps.clock()
+  const runId = deps.store?.beginRun('sync')
+  const targets: SyncTarget[] = []
+  const unique = new Map<string, UniqueImage>()
+  const problems: ImageProblem[] = []
+  const drift: SyncDrift[] = []
+  let containers = 0
+
+  deps.progress.targetsStarted(deps.targets.map((t) => ({id: t.id, name: t.name})))
+  await Promise.all(
+    deps.targets.map(async (target) => {
+      const client = new KubeApiClient(target)
+      try {
+        const listing = await listTargetPods(client, deps.scope, {
+          signal: deps.signal,
+          ...(deps.pageSize ? {pageSize: deps.pageSize} : {}),
+          onProgress: (pods) => deps.progress.targetListing(target.id, pods),
+        })
+        const observations: ImageObservation[] = []
+        for (const pod of listing.pods) {
+          const found = imagesOfPod(pod, {target: target.id, cluster: target.name})
+          observations.push(...found.observations)
+          problems.push(...found.problems)
+        }
+        containers += observations.length
+        if (deps.store && runId) {
+          const recorded = deps.store.recordObservations(runId, target.id, observations)
+          for (const event of recorded.drift) drift.push({tag: event.tag, previousDigest: event.previousDigest, digest: event.digest})
+        }
+        const keys = new Set<string>()
+        for (const observation of observations) {
+          const key = imageKeyOf(observation)
+          keys.add(key)
+          const entry = unique.get(key)
+          if (entry) entry.observations.push(observation)
+          else unique.set(key, {key, image: observation.image, digest: observation.runningDigest ?? observation.image.digest, observations: [observation]})
+        }
+        targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.pods.length, images: keys.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
+        deps.progress.targetDone(target.id, {pods: listing.pods.length, images: keys.size})
+      } catch (error) {
+        if (deps.signal.aborted) throw deps.signal.reason
+        const described = describeTargetError(error, target)
+        targets.push({name: target.name, context: target.context, source: target.source, status: 'failed', ...described, pods: 0, images: 0, skippedPods: 0, warnings: []})
+        deps.progress.targetDone(target.id, {error: described.error})
+      } finally {
+        await client.close()
+      }
+    }),
+  )
+  targets.sort((a, b) => a.name.localeCompare(b.name))
+
+  const integrations = deps.submitter ? await deps.submitter.integrationMap() : deps.dryRunIntegrations
+  const images: SyncImage[] = []
+  const queue: Array<{entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>}> = []
+  for (const entry of [...unique.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+    const plan: ImportPlan = integrations ? integrations.planImport(entry.image) : {outcome: 'skip', code: 'no-integration', reason: 'no integration map', fix: ''}
+    const result: SyncImage = {
+      image: formatImageRef(entry.image),
+      key: entry.key,
+      registry: entry.image.registry,
+      repository: entry.image.repository,
+      ...(entry.image.tag ? {tag: entry.image.tag} : {}),
+      ...(entry.digest ? {digest: entry.digest} : {}),
+      result: 'would-submit',
+      runsIn: placementSummary(entry.observations),
+    }
+    images.push(result)
+    if (plan.outcome === 'skip') {
+      Object.assign(result, {result: deps.store ? 'skipped' : 'would-skip', reason: plan.reason, fix: plan.fix})
+      if (deps.store && runId) deps.store.recordSkipped(entry.key, runId, {reason: plan.reason, fix: plan.fix})
+      continue
+    }
+    Object.assign(result, {integration: {type: plan.integrationType, id: plan.integrationId}, snykTarget: plan.targetName})
+    if (!deps.store || !runId || !deps.submitter) continue
+    const claim = deps.store.claim(entry.key, {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: deps.leaseMs ?? 10 * 60_000})
+    if (claim.claimed) {
+      queue.push({entry, result, plan})
+      continue
+    }
+    if (claim.reason === 'in-flight') Object.assign(result, {result: 'in-flight', reason: `another run (${claim.heldBy}) is submitting it`})
+    else Object.assign(result, {result: 'unchanged', reason: 'submitted recently (see --resubmit-after)'})
+  }
+
+  let interrupted = false
+  if (deps.submitter && deps.store && runId) {
+    const submitter = deps.submitter
+    const store = deps.store
+    let done = 0
+    let failed = 0
+    const snapshot = (): SubmissionSnapshot => {
+      const live = submitter.snapshot()
+      const elapsed = deps.clock() - submitStarted
+      const rate = done > 0 ? elapsed / done : undefined
+      return {done, total: queue.length, failed, inFlight: live.inFlight, retries: live.retries, ...(live.pausedUntil ? {pausedUntil: live.pausedUntil} : {}), ...(rate ? {etaMs: rate * (queue.length - done)} : {})}
+    }
+    const submitStarted = deps.clock()
+    deps.progress.submissionsStarted(queue.length)
+    const ticker = setInterval(() => deps.progress.submissionUpdate(snapshot()), 250)
+    let fatal: unknown
+    try {
+      // Several unique images can become the same Snyk target (the same tag seen with and without its
+      // running digest): Snyk imports by tag, so that target is imported once and shares the outcome.
+      const groups = new Map<string, typeof queue>()
+      for (const item of queue) {
+        const id = `${item.plan.integrationId}/${item.plan.targetName}`
+        groups.set(id, [...(groups.get(id) ?? []), item])
+      }
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const plan = group[0]!.plan
+          const settle = (update: (key: string) => void, fields: Partial<SyncImage>) => {
+            for (const {entry, result} of group) {
+              update(entry.key)
+              Object.assign(result, fields)
+            }
+          }
+          if (deps.signal.aborted || fatal) {
+            settle((key) => store.release(key, runId), {result: 'interrupted'})
+            done += group.length
+            return
+          }
+          try {
+            settle((key) => store.markSubmitting(key, runId), {})
+            const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, deps.signal)
+            settle((key) => store.recordSubmitted(key, runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl}), {result: 'submitted', importJob: jobUrl})
+            if (deps.wait) {
+              const job = await submitter.waitForJob(jobUrl, deps.signal)
+              if (job.status === 'complete') {
+                settle((key) => store.recordMonitored(key, {projects: job.projects}), {result: 'monitored', projects: job.projects})
+              } else if (job.status === 'timeout') {
+                settle(() => {}, {result: 'pending', reason: job.error})
+              } else {
+                settle((key) => store.recordFailed(key, runId, {error: job.error, retryable: false}), {result: 'failed', reason: job.error})
+                failed += group.length
+              }
+            }
+          } catch (error) {
+            if (deps.signal.aborted || fatal) {
+              settle((key) => store.release(key, runId), {result: 'interrupted'})
+              return
+            }
+            const described = submitter.classify(error)
+            if (described.fatal) {
+              fatal ??= error
+              settle((key) => store.release(key, runId), {result: 'interrupted'})
+              return
+            }
+            settle((key) => store.recordFailed(key, runId, {error: described.message, retryable: described.retryable}), {result: 'failed', reason: described.message})
+            failed += group.length
+          } finally {
+            done += group.length
+          }
+        }),
+      )
+    } finally {
+      clearInterval(ticker)
+      deps.progress.submissionsDone(snapshot())
+    }
+    if (fatal) {
+      store.releaseAll(runId)
+      store.finishRun(runId, 'failed', {})
+      throw fatal
+    }
+    interrupted = deps.signal.aborted
+    if (interrupted) store.releaseAll(runId)
+  }
+
+  const counts = countResults(targets, images, containers)
+  const {outcome, exitCode} = outcomeOf(counts, interrupted)
+  if (deps.store && runId) deps.store.finishRun(runId, outcome, {...counts})
+  const finished = deps.clock()
+  return {
+    schemaVersion: 1,
+    command: 'sync',
+    dryRun: !deps.store,
+    outcome,
+    exitCode,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+    counts,
+    targets,
+    images,
+    drift,
+    problems: problems.map((p) => ({target: p.cluster, namespace: p.namespace, pod: p.pod, container: p.container, reference: p.reference, message: p.message})),
+  }
+}
