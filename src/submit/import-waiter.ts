@@ -63,14 +63,22 @@ export async function waitForImportJob(
     interval = Math.min(maxInterval, interval * 1.5)
     const left = deadline - clock.now()
     if (left <= 0) return timedOut()
-    const pollDeadline = AbortSignal.timeout(Math.max(1, Math.ceil(left)))
+    // The deadline runs on the injected clock (and keeps the process alive while it runs).
+    const pollDeadline = new AbortController()
+    const stopTimer = new AbortController()
+    clock.sleep(left, stopTimer.signal).then(
+      () => pollDeadline.abort(new DOMException('the --wait timeout passed', 'TimeoutError')),
+      () => {},
+    )
     try {
       job = await core.run(`poll import job ${jobIdOf(jobUrl)}`, (pollSignal) => client.getImportJob(jobUrl, pollSignal), {
-        signal: AbortSignal.any([signal, pollDeadline]),
+        signal: AbortSignal.any([signal, pollDeadline.signal]),
       })
     } catch (error) {
-      if (!signal.aborted && pollDeadline.aborted) return timedOut()
+      if (!signal.aborted && pollDeadline.signal.aborted) return timedOut()
       throw error
+    } finally {
+      stopTimer.abort()
     }
     polls += 1
     if (job.status !== 'pending') return {status: job.status, job, polls, waitedMs: clock.now() - started}

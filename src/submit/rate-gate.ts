@@ -19,8 +19,9 @@
 // changes nothing.
 //
 // Adaptive rate. On a fresh 429 the rate drops to what Snyk accepted in the observed window, times 0.95,
-// and at least by 10% (`min(accepted * 0.95, rate * 0.9)`, never below `minRate`): a --rate above Snyk's
-// limit costs one pause and then runs at the limit. After `recoverAfterMs` without a fresh 429 the rate
+// and at least by 10%, but at most to a quarter in one step (`max(rate / 4, min(accepted * 0.95,
+// rate * 0.9))`, never below `minRate`; the accepted count is the limit only when Snyk's window began with
+// ours): a --rate up to 4x above Snyk's limit costs one pause and then runs just under the limit. After `recoverAfterMs` without a fresh 429 the rate
 // climbs back by 10% of the configured rate per period, up to the configured rate, so a temporary squeeze
 // (another client on the same token) does not slow the rest of a long `watch` forever.
 import {EventEmitter} from 'node:events'
@@ -192,8 +193,10 @@ export class RateGate extends EventEmitter<RateGateEvents> {
 
   #lowerRate(): void {
     const previous = this.#rate
+    // What Snyk accepted in the observed window is the limit only if Snyk's window began with ours (the
+    // quota may have been partly used by someone else): never drop below a quarter in one step.
     const observed = this.#acceptedInWindow > 0 ? this.#acceptedInWindow * 0.95 : Infinity
-    const next = Math.max(this.#minRate, Math.min(observed, previous * 0.9))
+    const next = Math.max(this.#minRate, previous * 0.25, Math.min(observed, previous * 0.9))
     if (next < previous) {
       this.#rate = next
       this.#lastRecoveryAt = this.#clock.now()

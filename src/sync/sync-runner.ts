@@ -20,6 +20,8 @@ export interface SyncIO {
   json: boolean
   /** Process signals to stop on (tests pass their own emitter). */
   signals?: NodeJS.EventEmitter
+  /** After a first SIGINT/SIGTERM, how long in-flight requests may take to finish (default 10 s). */
+  drainMs?: number
 }
 
 /** Under --dry-run there is no token to discover the org's integrations: assume the org has each type. */
@@ -35,14 +37,26 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
   const integrations = parseIntegrationOptions(options.integrations)
   const targets = resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets)
 
-  const controller = new AbortController()
+  // First SIGINT/SIGTERM: stop gracefully (nothing new starts, in-flight requests finish and are
+  // recorded, within drainMs). A second one, or the deadline, cancels what is still in flight.
+  const graceful = new AbortController()
+  const hard = new AbortController()
   const signals = io.signals ?? process
-  const stop = (signal: string) => controller.abort(new Error(`interrupted by ${signal}`))
+  let drainTimer: NodeJS.Timeout | undefined
+  const stop = (name: string) => {
+    if (graceful.signal.aborted) {
+      hard.abort(new Error(`interrupted by a second ${name}`))
+      return
+    }
+    graceful.abort(new Error(`interrupted by ${name}`))
+    drainTimer = setTimeout(() => hard.abort(new Error('in-flight requests did not finish in time')), io.drainMs ?? 10_000)
+    drainTimer.unref()
+  }
   signals.on('SIGINT', stop)
   signals.on('SIGTERM', stop)
-  const signal = options.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]) : controller.signal
+  const signal = options.timeoutMs ? AbortSignal.any([hard.signal, AbortSignal.timeout(options.timeoutMs)]) : hard.signal
   const progress = chooseProgress(io)
-  const common = {targets, scope: options.scope, progress, clock: Date.now, signal, resubmitAfterMs: options.resubmitAfterMs, wait: options.wait}
+  const common = {targets, scope: options.scope, progress, clock: Date.now, signal, stop: graceful.signal, resubmitAfterMs: options.resubmitAfterMs, wait: options.wait, concurrency: options.concurrency}
 
   try {
     if (options.dryRun) {
@@ -62,6 +76,7 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
       store.close()
     }
   } finally {
+    clearTimeout(drainTimer)
     await progress.close()
     signals.off('SIGINT', stop)
     signals.off('SIGTERM', stop)

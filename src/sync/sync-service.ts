@@ -18,6 +18,7 @@ import {countResults, outcomeOf, type SyncDrift, type SyncImage, type SyncResult
 export interface ImageSubmitter {
   /** The org's integrations, used to build the integration map. */
   integrationMap(): Promise<IntegrationMap>
+  /** `signal` cancels the call, even in flight; the submission core gives it its limiter, retries and 429 pauses. */
   importImage(plan: {integrationId: string; targetName: string}, signal: AbortSignal): Promise<{jobUrl: string}>
   /** Polls an import job until it is done or the wait times out. */
   waitForJob(jobUrl: string, signal: AbortSignal): Promise<{status: 'complete'; projects: Array<{id: string; url?: string}>} | {status: 'failed' | 'timeout'; error: string}>
@@ -38,9 +39,14 @@ export interface SyncDeps {
   dryRunIntegrations?: IntegrationMap
   progress: SyncProgress
   clock: () => number
+  /** Cancels everything, in-flight requests too (a second Ctrl+C, --timeout, the drain deadline). */
   signal: AbortSignal
+  /** A graceful stop (first Ctrl+C, SIGTERM): no new work starts, what is in flight finishes and is recorded. */
+  stop: AbortSignal
   resubmitAfterMs: number
   wait: boolean
+  /** Images handed to the submission core at once (--concurrency). */
+  concurrency: number
   /** How long another run's claim protects an image (then it is taken over). */
   leaseMs?: number
   pageSize?: number
@@ -78,6 +84,14 @@ function describeTargetError(error: unknown, target: Target): {error: string; su
   return {error: error instanceof Error ? error.message : String(error)}
 }
 
+async function forEachConcurrently<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!)
+  }
+  await Promise.all(Array.from({length: Math.max(1, Math.min(concurrency, items.length))}, worker))
+}
+
 export async function runSync(deps: SyncDeps): Promise<SyncResult> {
   const started = deps.clock()
   const runId = deps.store?.beginRun('sync')
@@ -93,7 +107,7 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
       const client = new KubeApiClient(target)
       try {
         const listing = await listTargetPods(client, deps.scope, {
-          signal: deps.signal,
+          signal: AbortSignal.any([deps.signal, deps.stop]),
           ...(deps.pageSize ? {pageSize: deps.pageSize} : {}),
           onProgress: (pods) => deps.progress.targetListing(target.id, pods),
         })
@@ -119,7 +133,10 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
         targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.pods.length, images: keys.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
         deps.progress.targetDone(target.id, {pods: listing.pods.length, images: keys.size})
       } catch (error) {
-        if (deps.signal.aborted) throw deps.signal.reason
+        if (deps.signal.aborted || deps.stop.aborted) {
+          targets.push({name: target.name, context: target.context, source: target.source, status: 'failed', error: 'interrupted', pods: 0, images: 0, skippedPods: 0, warnings: []})
+          return
+        }
         const described = describeTargetError(error, target)
         targets.push({name: target.name, context: target.context, source: target.source, status: 'failed', ...described, pods: 0, images: 0, skippedPods: 0, warnings: []})
         deps.progress.targetDone(target.id, {error: described.error})
@@ -186,8 +203,9 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
         const id = `${item.plan.integrationId}/${item.plan.targetName}`
         groups.set(id, [...(groups.get(id) ?? []), item])
       }
-      await Promise.all(
-        [...groups.values()].map(async (group) => {
+      // At most `concurrency` images are handed to the submission core at a time, so that a graceful stop
+      // leaves the rest untouched while the ones in flight finish and are recorded.
+      await forEachConcurrently([...groups.values()], deps.concurrency, async (group) => {
           const plan = group[0]!.plan
           const settle = (update: (key: string) => void, fields: Partial<SyncImage>) => {
             for (const {entry, result} of group) {
@@ -195,7 +213,7 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
               Object.assign(result, fields)
             }
           }
-          if (deps.signal.aborted || fatal) {
+          if (deps.signal.aborted || deps.stop.aborted || fatal) {
             settle((key) => store.release(key, runId), {result: 'interrupted'})
             done += group.length
             return
@@ -205,7 +223,7 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
             const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, deps.signal)
             settle((key) => store.recordSubmitted(key, runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl}), {result: 'submitted', importJob: jobUrl})
             if (deps.wait) {
-              const job = await submitter.waitForJob(jobUrl, deps.signal)
+              const job = await submitter.waitForJob(jobUrl, AbortSignal.any([deps.signal, deps.stop]))
               if (job.status === 'complete') {
                 settle((key) => store.recordMonitored(key, {projects: job.projects}), {result: 'monitored', projects: job.projects})
               } else if (job.status === 'timeout') {
@@ -216,8 +234,10 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
               }
             }
           } catch (error) {
-            if (deps.signal.aborted || fatal) {
-              settle((key) => store.release(key, runId), {result: 'interrupted'})
+            if (deps.signal.aborted || deps.stop.aborted || fatal) {
+              // Not sent, or cut off: the next run takes it (a submitted image keeps its record).
+              settle((key) => (store.getSubmission(key)?.state === 'submitted' ? undefined : store.release(key, runId)), {})
+              for (const {result} of group) if (result.result !== 'submitted') result.result = 'interrupted'
               return
             }
             const described = submitter.classify(error)
@@ -231,8 +251,7 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
           } finally {
             done += group.length
           }
-        }),
-      )
+        })
     } finally {
       clearInterval(ticker)
       deps.progress.submissionsDone(snapshot())
@@ -242,10 +261,11 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
       store.finishRun(runId, 'failed', {})
       throw fatal
     }
-    interrupted = deps.signal.aborted
+    interrupted = deps.signal.aborted || deps.stop.aborted
     if (interrupted) store.releaseAll(runId)
   }
 
+  interrupted ||= deps.signal.aborted || deps.stop.aborted
   const counts = countResults(targets, images, containers)
   const {outcome, exitCode} = outcomeOf(counts, interrupted)
   if (deps.store && runId) deps.store.finishRun(runId, outcome, {...counts})
