@@ -39,7 +39,7 @@ Exit codes: 0 success; 2 usage, configuration or authentication error; 3 partial
     const options = resolveSyncOptions(flags, process.env, flags.config)
     const result = await runSyncCommand(options, {env: process.env, stderr: process.stderr, json})
     if (flags.output === 'json' && !this.jsonEnabled()) this.logJson(result)
-    else if (!json) process.stdout.write(renderSyncSummary(result, process.stdout.columns ?? 120))
+    else if (!json) process.stdout.write(renderSyncSummary(result, process.stdout.isTTY ? process.stdout.columns : 160))
     process.exitCode = result.exitCode
     return result
   }

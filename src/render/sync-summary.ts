@@ -10,7 +10,7 @@ function table(head: string[], width: number, columns: Array<{fixed?: number; we
   const flexible = Math.max(columns.length * 8, Math.max(60, width) - borders - fixed)
   const weights = columns.reduce((sum, c) => sum + (c.fixed ? 0 : (c.weight ?? 1)), 0)
   const colWidths = columns.map((c) => c.fixed ?? Math.max(8, Math.floor((flexible * (c.weight ?? 1)) / weights)))
-  return new Table({head, colWidths, wordWrap: true, wrapOnWordBoundary: true, style: {head: [], border: [], compact: true}})
+  return new Table({head, colWidths, wordWrap: true, wrapOnWordBoundary: false, style: {head: [], border: [], compact: true}})
 }
 
 function where(image: SyncImage): string {
