@@ -63,17 +63,21 @@ export class LineProgress implements SyncProgress {
     const name = this.names.get(id) ?? id
     this.write('error' in outcome ? `${name}: failed: ${outcome.error}` : `${name}: ${outcome.pods} pods, ${outcome.images} images`)
   }
+  private submitting = 0
+
   submissionsStarted(total: number): void {
-    this.write(`submitting ${total} image${total === 1 ? '' : 's'} to Snyk`)
+    this.submitting = total
+    if (total > 0) this.write(`submitting ${total} image${total === 1 ? '' : 's'} to Snyk`)
   }
   submissionUpdate(snapshot: SubmissionSnapshot): void {
     const now = this.clock()
+    if (this.lastUpdate === 0) this.lastUpdate = now
     if (now - this.lastUpdate < 5000) return
     this.lastUpdate = now
     this.write(`snyk: ${describeSubmission(snapshot, now)}`)
   }
   submissionsDone(snapshot: SubmissionSnapshot): void {
-    this.write(`snyk: ${describeSubmission(snapshot, this.clock())}`)
+    if (this.submitting > 0) this.write(`snyk: ${describeSubmission(snapshot, this.clock())}`)
   }
   async close(): Promise<void> {}
 }

@@ -1,11 +1,13 @@
 // When the next request to Snyk may go: the rate (one request every `minuteMs / rate`), the 429 pause that
 // holds back every worker of the token, and the adaptive rate that converges to what Snyk allows.
 //
-// Pacing. Each request takes the next free time slot: `slot = max(now, nextSlot, pausedUntil)`, then
-// `nextSlot = slot + interval`. Slots are absolute, so timer lateness does not accumulate (bottleneck's
-// `minTime` spaces jobs from the previous start and loses a little on every job); an idle gap earns no
-// burst. This is bottleneck's `minTime` done as virtual scheduling: it never uses reservoir intervals, so
-// changing the rate at run time is safe.
+// Pacing. Each request takes the next free time slot (`nextSlot`, then `nextSlot += interval`) and waits
+// for it. Slots are absolute, so timer lateness does not accumulate (bottleneck's `minTime` spaces jobs from
+// the previous start and loses a little on every job). When requests come later than their slot (every
+// worker was busy waiting for answers, or the event loop was), a lag of up to `catchUpMs` (one second) is
+// made up by sending the missed slots at once; a longer gap counts as idle and earns nothing, so there is no
+// burst after an idle period. This is bottleneck's `minTime` done as virtual scheduling: it never uses
+// reservoir intervals, so changing the rate at run time is safe.
 //
 // 429 pause. Snyk limits each token to a number of requests per one-minute window and answers 429 until
 // the window passes; it documents no `Retry-After`. A 429 pauses the gate: no slot is given before
@@ -33,6 +35,8 @@ export interface RateGateOptions {
   readonly ratePerMinute: number
   /** Length of Snyk's rate-limit window: one minute (60000). Benchmarks shrink it to scale time. */
   readonly minuteMs?: number
+  /** A lag behind the schedule up to this long is made up (default minuteMs / 60: one second). */
+  readonly catchUpMs?: number
   /** Lowest adaptive rate (default 1 per minute). */
   readonly minRatePerMinute?: number
   /** Added to a pause that waits for the end of the window (default max(100 ms, minuteMs / 50)). */
@@ -75,6 +79,7 @@ export class RateGate extends EventEmitter<RateGateEvents> {
   readonly minuteMs: number
   readonly #minRate: number
   readonly #margin: number
+  readonly #catchUpMs: number
   readonly #recoverAfterMs: number
   readonly #clock: Clock
   readonly #random: () => number
@@ -100,6 +105,7 @@ export class RateGate extends EventEmitter<RateGateEvents> {
     if (!(this.minuteMs > 0)) throw new RangeError('minuteMs must be > 0')
     this.#minRate = Math.min(options.ratePerMinute, options.minRatePerMinute ?? 1)
     this.#margin = options.windowMarginMs ?? Math.max(100, this.minuteMs / 50)
+    this.#catchUpMs = options.catchUpMs ?? this.minuteMs / 60
     this.#recoverAfterMs = options.recoverAfterMs ?? 2 * this.minuteMs
     this.#clock = options.clock ?? systemClock
     this.#random = options.random ?? Math.random
@@ -127,7 +133,9 @@ export class RateGate extends EventEmitter<RateGateEvents> {
     for (;;) {
       signal.throwIfAborted()
       const now = this.#clock.now()
-      const slot = Math.max(now, this.#nextSlot, this.#pausedUntil)
+      // behind schedule by more than catchUpMs: idle, start afresh from now
+      const scheduled = now - this.#nextSlot > this.#catchUpMs ? now : this.#nextSlot
+      const slot = Math.max(scheduled, this.#pausedUntil)
       this.#nextSlot = slot + this.#interval
       if (slot > now) await this.#clock.sleep(slot - now, signal)
       const granted = this.#clock.now()
