@@ -61,6 +61,9 @@ export class SubmissionLane {
       ...(settings.random ? {random: settings.random} : {}),
     })
     this.breaker = new CircuitBreaker({...settings.breaker, ...(settings.clock ? {clock: settings.clock} : {})})
+    // Every open SubmissionCore of the token listens to the gate and the breaker (3 + 2 listeners each).
+    this.gate.setMaxListeners(100)
+    this.breaker.setMaxListeners(100)
   }
 
   /** Set when Snyk answered 401 to this token: no request with it can succeed in this process. */

@@ -46,6 +46,23 @@ describe('RateGate pacing', () => {
     assert.deepEqual(granted, [0, 100, 200])
   })
 
+  it('makes up a lag of up to one second (workers were busy), but not a longer one', async () => {
+    const clock = new ManualClock()
+    const {gate: rateGate} = gate(clock, 600)
+    await rateGate.acquire(never)
+    await clock.advance(400)
+    const caughtUp = acquireMany(clock, rateGate, 6)
+    await clock.advance(1000)
+    await caughtUp.done
+    // slots 100, 200, 300, 400 were missed: they go at once, then the schedule goes on
+    assert.deepEqual(caughtUp.granted, [0, 0, 0, 0, 100, 200])
+    await clock.advance(1500)
+    const idle = acquireMany(clock, rateGate, 2)
+    await clock.advance(1000)
+    await idle.done
+    assert.deepEqual(idle.granted, [0, 100])
+  })
+
   it('rejects a waiting acquire with the signal reason when aborted', async () => {
     const clock = new ManualClock()
     const {gate: rateGate} = gate(clock, 60)
@@ -86,7 +103,16 @@ describe('RateGate 429 pause', () => {
     // window began with the first request; margin max(100, 60000 / 50) = 1200 ms
     assert.equal(until, start + 60_000 + 1200)
     assert.equal(paused[0]?.reason, 'window')
-    assert.deepEqual(rates.map((event) => event.ratePerMinute), [9.5])
+    // 10 accepted in the window, but never below a quarter in one step
+    assert.deepEqual(rates.map((event) => event.ratePerMinute), [150])
+  })
+
+  it('lowers the rate to just under what Snyk accepted in the observed window', async () => {
+    const clock = new ManualClock()
+    const {gate: rateGate, rates} = gate(clock, 600)
+    for (let i = 0; i < 300; i += 1) rateGate.onAccepted(await acquireNext(clock, rateGate))
+    rateGate.onRateLimited({sentAt: await acquireNext(clock, rateGate)})
+    assert.deepEqual(rates.map((event) => event.ratePerMinute), [285])
   })
 
   it('backs off exponentially when 429s follow a pause without any accepted request (window guess wrong)', async () => {
