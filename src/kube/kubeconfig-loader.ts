@@ -1,7 +1,7 @@
 // Loads kubeconfigs the way kubectl does. @kubernetes/client-node's loadFromDefault takes
 // current-context from the last KUBECONFIG file and throws on duplicate names; kubectl merges the list
 // with the first file winning for every name and for current-context, and ignores missing files.
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {KubeConfig, type Cluster, type Context, type User} from '@kubernetes/client-node'
 import {ConfigError} from '../errors.ts'
@@ -55,6 +55,24 @@ export function mergeKubeconfigs(configs: KubeConfig[]): KubeConfig {
   return merged
 }
 
+/**
+ * The pod's service account, as client-go's rest.InClusterConfig: the API server from
+ * KUBERNETES_SERVICE_HOST/PORT, its CA and a token file that is re-read as the kubelet rotates it.
+ */
+function inClusterConfig(env: NodeJS.ProcessEnv, serviceAccountDir: string): KubeConfig {
+  const host = env.KUBERNETES_SERVICE_HOST ?? ''
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT || '443'}`
+  const namespaceFile = path.join(serviceAccountDir, 'namespace')
+  const config = new KubeConfig()
+  config.loadFromOptions({
+    clusters: [{name: 'in-cluster', server, caFile: path.join(serviceAccountDir, 'ca.crt'), skipTLSVerify: false}],
+    users: [{name: 'service-account', authProvider: {name: 'tokenFile', config: {tokenFile: path.join(serviceAccountDir, 'token')}}}],
+    contexts: [{name: 'in-cluster', cluster: 'in-cluster', user: 'service-account', ...(existsSync(namespaceFile) ? {namespace: readFileSync(namespaceFile, 'utf8').trim()} : {})}],
+    currentContext: 'in-cluster',
+  })
+  return config
+}
+
 /** Resolves which kubeconfigs to use, in kubectl's order of precedence. */
 export function loadKubeconfigs(options: KubeconfigLoadOptions): KubeconfigSource[] {
   if (options.paths.length > 0) {
@@ -83,9 +101,7 @@ export function loadKubeconfigs(options: KubeconfigLoadOptions): KubeconfigSourc
 
   const serviceAccountDir = options.serviceAccountDir ?? defaultServiceAccountDir
   if (options.env.KUBERNETES_SERVICE_HOST && existsSync(path.join(serviceAccountDir, 'token'))) {
-    const config = new KubeConfig()
-    config.loadFromCluster(serviceAccountDir === defaultServiceAccountDir ? undefined : path.dirname(path.dirname(path.dirname(serviceAccountDir))))
-    return [{label: 'in-cluster', config}]
+    return [{label: 'in-cluster', config: inClusterConfig(options.env, serviceAccountDir)}]
   }
 
   throw new ConfigError('no kubeconfig found: KUBECONFIG is not set, ~/.kube/config does not exist, and this is not a pod with a service account', {

@@ -20,7 +20,7 @@ export function createSnykSubmitter(options: SnykSubmitterOptions): ImageSubmitt
   const {client, core, orgId} = options
   let inFlight = 0
   let pausedUntil: number | undefined
-  core.on('paused', (event) => (pausedUntil = event.until))
+  core.on('paused', (event) => (pausedUntil = Date.now() + event.durationMs))
   core.on('resumed', () => (pausedUntil = undefined))
 
   const tracked = async <T>(work: () => Promise<T>): Promise<T> => {

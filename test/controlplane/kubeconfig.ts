@@ -9,7 +9,7 @@ export interface KubeconfigContext {
   name?: string
   cluster: LocalCluster
   /** User credentials; defaults to the cluster's admin certificate. */
-  user?: {name: string; certPem: string; keyPem: string} | {name: string; token: string}
+  user?: {name: string; certPem: string; keyPem: string} | {name: string; token: string} | {name: string; exec: {command: string; args?: string[]; env?: Array<{name: string; value: string}>}}
   namespace?: string
 }
 
@@ -23,7 +23,12 @@ export function kubeconfigDocument(contexts: KubeconfigContext[], currentContext
     clusters.set(entry.cluster.name, {name: entry.cluster.name, cluster: {server: entry.cluster.server, 'certificate-authority-data': b64(entry.cluster.pki.caCertPem)}})
     users.set(user.name, {
       name: user.name,
-      user: 'token' in user ? {token: user.token} : {'client-certificate-data': b64(user.certPem), 'client-key-data': b64(user.keyPem)},
+      user:
+        'token' in user
+          ? {token: user.token}
+          : 'exec' in user
+            ? {exec: {apiVersion: 'client.authentication.k8s.io/v1', interactiveMode: 'Never', ...user.exec}}
+            : {'client-certificate-data': b64(user.certPem), 'client-key-data': b64(user.keyPem)},
     })
     return {name: entry.name ?? entry.cluster.name, context: {cluster: entry.cluster.name, user: user.name, ...(entry.namespace ? {namespace: entry.namespace} : {})}}
   })

@@ -1,6 +1,7 @@
 // One real Kubernetes control plane for tests: etcd + kube-apiserver on free loopback ports, in a
 // temporary directory, with its own CA, RBAC authorization and service-account keys.
 import type {ChildProcess} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {request as httpsRequest} from 'node:https'
 import {createServer} from 'node:net'
@@ -52,6 +53,8 @@ export class LocalCluster {
   readonly server: string
   /** A client certificate in the system:masters group. */
   admin!: IssuedCertificate
+  /** A bearer token of a system:masters user (static token file), for exec plugins and in-cluster tests. */
+  readonly adminToken = randomBytes(24).toString('hex')
   private etcd: ChildProcess | undefined
   private apiserver: ChildProcess | undefined
   private readonly apiserverArgs: string[]
@@ -115,6 +118,7 @@ export class LocalCluster {
   /** Starts kube-apiserver on this cluster's port (again, after stopApiServer, for restart tests). */
   async startApiServer(): Promise<void> {
     const log = path.join(this.dir, 'kube-apiserver.log')
+    await writeFile(path.join(this.dir, 'tokens.csv'), `${this.adminToken},token-admin,token-admin-uid,"system:masters"\n`, {mode: 0o600})
     this.apiserver = startProcess(this.binaries.kubeApiserver, [
       `--etcd-servers=${this.etcdUrl}`,
       '--bind-address=127.0.0.1',
@@ -124,6 +128,7 @@ export class LocalCluster {
       `--tls-private-key-file=${this.serving.keyFile}`,
       `--client-ca-file=${this.pki.caCertFile}`,
       '--authorization-mode=RBAC',
+      `--token-auth-file=${path.join(this.dir, 'tokens.csv')}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${this.pki.serviceAccountKeyFile}`,

@@ -1,6 +1,7 @@
 // Pod listing on real API servers: workloads resolved, scope rules, pagination, an expired continue
 // token, a restricted user and an unreachable target.
 import assert from 'node:assert/strict'
+import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
@@ -103,6 +104,31 @@ describe('pod listing on a real API server', () => {
     assert.ok(shop.pods.length >= 7)
     assert.match(shop.warnings.join('\n'), /not allowed to read namespaces/)
     assert.ok(shop.pods.some((pod) => pod.workload.kind === 'Deployment' && pod.workload.name === 'frontend'), 'Deployment found from the pod-template-hash convention')
+  })
+
+  it('authenticates through an exec credential plugin', async () => {
+    const cluster = set.clusters[0]!
+    const plugin = path.join(set.workDir, 'credential-plugin.mjs')
+    await writeFile(plugin, `process.stdout.write(JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: {token: ${JSON.stringify(cluster.adminToken)}}}))\n`)
+    const file = await writeKubeconfig(path.join(set.workDir, 'exec.yaml'), [{name: 'exec', cluster, user: {name: 'exec-user', exec: {command: process.execPath, args: [plugin]}}}])
+    const [target] = resolveTargets(loadKubeconfigs({paths: [file], env: {}, homeDir: set.workDir}), {contexts: [], allContexts: true})
+    const listing = await list(target!)
+    assert.ok(listing.pods.some((pod) => pod.name === 'bare'))
+  })
+
+  it('uses the pod service account when running in a cluster', async () => {
+    const cluster = set.clusters[0]!
+    const serviceAccountDir = path.join(set.workDir, 'serviceaccount')
+    await mkdir(serviceAccountDir, {recursive: true})
+    await writeFile(path.join(serviceAccountDir, 'token'), cluster.adminToken)
+    await writeFile(path.join(serviceAccountDir, 'ca.crt'), cluster.pki.caCertPem)
+    await writeFile(path.join(serviceAccountDir, 'namespace'), 'shop')
+    const env = {KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(cluster.apiserverPort)}
+    const sources = loadKubeconfigs({paths: [], env, homeDir: path.join(set.workDir, 'no-home'), serviceAccountDir})
+    assert.equal(sources[0]!.label, 'in-cluster')
+    const [target] = resolveTargets(sources, {contexts: [], allContexts: false})
+    const listing = await list(target!)
+    assert.ok(listing.pods.some((pod) => pod.name === 'bare'))
   })
 
   it('reports an unreachable API server', async () => {

@@ -8,6 +8,7 @@ import {after, before, describe, it, type TestContext} from 'node:test'
 import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
 import {startClusters, type ClusterSet} from '../helpers/clusters.ts'
 import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
+import {digestOf} from '../helpers/kube-objects.ts'
 import {expectedSkips, expectedTargets, seedWorkload} from '../helpers/sync-scenario.ts'
 import type {SnykEmulator} from '../emulator/snyk-emulator.ts'
 import {AuthError} from '../../src/errors.ts'
@@ -160,5 +161,17 @@ describe('sync on real clusters and the Snyk emulator', () => {
     assert.equal(result.counts.submitted, Object.keys(expectedTargets).length)
     assert.ok(result.images.every((i) => i.result === 'would-submit' || i.result === 'would-skip'))
     assert.equal(result.images.find((i) => i.snykTarget === 'acme/migrate:v3')?.integration?.type, 'github-cr')
+  })
+
+  // Last: it changes the workload.
+  it('reports a tag that now runs at a new digest as drift, and submits it again', async (t) => {
+    const snyk = await withSnykEmulator(t)
+    freshState()
+    await sync(snyk, {kubeconfig: [first], 'all-contexts': true})
+    await set.fixtures[0]!.createPod({namespace: 'shop', name: 'web-rolled', containers: [{name: 'nginx', image: 'nginx:1.27', digest: digestOf('nginx:1.27-rebuilt')}]})
+    const after = await sync(snyk, {kubeconfig: [first], 'all-contexts': true})
+    assert.deepEqual(after.drift, [{tag: 'docker.io/library/nginx:1.27', previousDigest: digestOf('nginx:1.27'), digest: digestOf('nginx:1.27-rebuilt')}])
+    assert.equal(after.counts.submitted, 1)
+    assert.equal(snyk.importsOf('library/nginx:1.27').length, 2)
   })
 })
