@@ -125,6 +125,8 @@ export interface IssueCounts {
 
 export interface ProjectIssueCounts extends IssueCounts {
   projectId: string
+  /** When Snyk counted them (ms since the epoch), when it says; default: the store's clock. */
+  updatedAt?: number
 }
 
 export interface SubmissionRecord {

@@ -606,14 +606,14 @@ export class StateStore {
 
   // ---- read side (status) ----
 
-  /** Stores issue counts of Snyk projects (any project of the org; those of our images show up in `listImages`). */
+  /** Stores issue counts of Snyk projects (any project of the org; those of our images show up in `listImages`), at the time Snyk counted them when given. */
   recordIssueCounts(counts: readonly ProjectIssueCounts[]): void {
     const now = this.#now()
     this.#write(() => {
       const upsert = this.#statement(`
         INSERT INTO issue_counts (project_id, critical, high, medium, low, updated_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (project_id) DO UPDATE SET critical = excluded.critical, high = excluded.high, medium = excluded.medium, low = excluded.low, updated_at = excluded.updated_at`)
-      for (const count of counts) upsert.run(count.projectId, count.critical, count.high, count.medium, count.low, now)
+      for (const count of counts) upsert.run(count.projectId, count.critical, count.high, count.medium, count.low, count.updatedAt ?? now)
     })
   }
 

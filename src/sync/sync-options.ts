@@ -54,7 +54,7 @@ export interface SyncOptions {
   homeDir: string
 }
 
-function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+export function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (tokenFile) {
     let token: string
     try {

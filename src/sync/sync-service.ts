@@ -93,8 +93,18 @@ async function forEachConcurrently<T>(items: T[], concurrency: number, work: (it
 }
 
 export async function runSync(deps: SyncDeps): Promise<SyncResult> {
-  const started = deps.clock()
   const runId = deps.store?.beginRun('sync')
+  try {
+    return await runPipeline(deps, runId)
+  } catch (error) {
+    // An authentication error or a bug: the run is recorded as failed and its claims are given back.
+    if (deps.store && runId) deps.store.finishRun(runId, 'failed', {})
+    throw error
+  }
+}
+
+async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<SyncResult> {
+  const started = deps.clock()
   const targets: SyncTarget[] = []
   const unique = new Map<string, UniqueImage>()
   const problems: ImageProblem[] = []
@@ -147,11 +157,12 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
   )
   targets.sort((a, b) => a.name.localeCompare(b.name))
 
-  const integrations = deps.submitter ? await deps.submitter.integrationMap() : deps.dryRunIntegrations
+  const stopped = () => deps.signal.aborted || deps.stop.aborted
+  const integrations = deps.submitter && !stopped() ? await deps.submitter.integrationMap() : deps.dryRunIntegrations
   const images: SyncImage[] = []
   const queue: Array<{entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>}> = []
   for (const entry of [...unique.values()].sort((a, b) => a.key.localeCompare(b.key))) {
-    const plan: ImportPlan = integrations ? integrations.planImport(entry.image) : {outcome: 'skip', code: 'no-integration', reason: 'no integration map', fix: ''}
+    const plan: ImportPlan | undefined = integrations?.planImport(entry.image)
     const result: SyncImage = {
       image: formatImageRef(entry.image),
       key: entry.key,
@@ -163,6 +174,10 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
       runsIn: placementSummary(entry.observations),
     }
     images.push(result)
+    if (!plan) {
+      result.result = 'interrupted'
+      continue
+    }
     if (plan.outcome === 'skip') {
       Object.assign(result, {result: deps.store ? 'skipped' : 'would-skip', reason: plan.reason, fix: plan.fix})
       if (deps.store && runId) deps.store.recordSkipped(entry.key, runId, {reason: plan.reason, fix: plan.fix})
@@ -176,7 +191,8 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
       continue
     }
     if (claim.reason === 'in-flight') Object.assign(result, {result: 'in-flight', reason: `another run (${claim.heldBy}) is submitting it`})
-    else Object.assign(result, {result: 'unchanged', reason: 'submitted recently (see --resubmit-after)'})
+    else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
+    else Object.assign(result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
   }
 
   let interrupted = false
@@ -256,11 +272,7 @@ export async function runSync(deps: SyncDeps): Promise<SyncResult> {
       clearInterval(ticker)
       deps.progress.submissionsDone(snapshot())
     }
-    if (fatal) {
-      store.releaseAll(runId)
-      store.finishRun(runId, 'failed', {})
-      throw fatal
-    }
+    if (fatal) throw fatal
     interrupted = deps.signal.aborted || deps.stop.aborted
     if (interrupted) store.releaseAll(runId)
   }

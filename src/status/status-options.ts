@@ -1,0 +1,103 @@
+// The options of `status`, resolved from flags, environment (SNYK_WATCH_<FLAG>) and config file into one typed object.
+import {configFilePath, readConfigFile, resolveOptions, type OptionSpec} from '../config/option-sources.ts'
+import {UsageError} from '../errors.ts'
+import {defaultSnykApi, readToken} from '../sync/sync-options.ts'
+import {severities, statusImageResults, statusViews, type Severity, type StatusImageResult, type StatusView} from './status-result.ts'
+
+export const statusOptionSpecs: OptionSpec[] = [
+  {name: 'state', kind: 'string'},
+  {name: 'by', kind: 'string'},
+  {name: 'output', kind: 'string'},
+  {name: 'context', kind: 'strings'},
+  {name: 'namespace', kind: 'strings'},
+  {name: 'image', kind: 'strings'},
+  {name: 'result', kind: 'strings'},
+  {name: 'fail-on', kind: 'string'},
+  {name: 'refresh', kind: 'boolean'},
+  {name: 'sbom', kind: 'string'},
+  {name: 'org', kind: 'string'},
+  {name: 'token-file', kind: 'string'},
+  {name: 'api', kind: 'string'},
+  {name: 'concurrency', kind: 'integer', min: 1, max: 100},
+  {name: 'rate', kind: 'integer', min: 1, max: 100_000},
+  {name: 'max-retries', kind: 'integer', min: 0, max: 20},
+  {name: 'timeout', kind: 'duration', min: 1000},
+]
+
+/** Config-file keys of other commands that `status` accepts and ignores, so one file serves every command. */
+const otherCommandKeys = ['kubeconfig', 'all-contexts', 'all-namespaces', 'exclude-namespace', 'selector', 'skip-job-pods', 'integration', 'resubmit-after', 'wait', 'wait-timeout', 'dry-run']
+
+export type StatusOutput = 'table' | 'wide' | 'json' | 'yaml'
+
+export interface StatusFilters {
+  /** Context (cluster) names. */
+  contexts: string[]
+  namespaces: string[]
+  /** Globs on the image name (`*` matches anything, `/` included). */
+  images: string[]
+  results: StatusImageResult[]
+}
+
+export interface StatusOptions {
+  statePath: string | undefined
+  view: StatusView
+  output: StatusOutput
+  filters: StatusFilters
+  failOn: Severity | undefined
+  refresh: boolean
+  /** Directory to write one CycloneDX document per monitored project into. */
+  sbomDir: string | undefined
+  org: string | undefined
+  /** Never printed, logged or stored. */
+  token: string | undefined
+  api: string
+  concurrency: number
+  ratePerMinute: number
+  maxRetries: number
+  timeoutMs: number | undefined
+}
+
+function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, {code: 'INVALID_OPTION', suggestions: [`--${option} ${allowed[0]}`]})
+  return value as T
+}
+
+export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): StatusOptions {
+  const location = configFilePath(configFlag, env)
+  const file = {...readConfigFile(location)}
+  for (const key of otherCommandKeys) delete file[key]
+  const o = resolveOptions(statusOptionSpecs, flags, env, file, location ? `config file ${location.path}` : 'config file')
+  const results = ((o.result as string[] | undefined) ?? []).map((value) => oneOf('result', value, statusImageResults)!)
+  const refresh = o.refresh === true
+  const sbomDir = o.sbom as string | undefined
+  const needsSnyk = refresh || sbomDir !== undefined
+  const token = needsSnyk ? readToken(o['token-file'] as string | undefined, env) : undefined
+  const org = o.org as string | undefined
+  const why = refresh ? '--refresh' : '--sbom'
+  if (needsSnyk && !token) throw new UsageError(`${why} reads from Snyk and needs an API token: set SNYK_TOKEN or pass --token-file PATH`, {code: 'NO_TOKEN', suggestions: ['export SNYK_TOKEN=<your API token>', 'or leave out --refresh and --sbom: status works offline from the state store']})
+  if (needsSnyk && !org) throw new UsageError(`${why} needs the Snyk organization: pass --org ORG_ID (or set SNYK_WATCH_ORG)`, {code: 'NO_ORG', suggestions: ['find the org id in Snyk under Settings > General']})
+  const api = ((o.api as string | undefined) ?? defaultSnykApi).replace(/\/+$/, '')
+  if (!/^https?:\/\/[^/]+/.test(api)) throw new UsageError(`--api must be a URL like ${defaultSnykApi}, got ${api}`, {code: 'INVALID_OPTION', suggestions: ['regional hosts: https://api.us.snyk.io, https://api.eu.snyk.io, https://api.au.snyk.io']})
+  return {
+    statePath: o.state as string | undefined,
+    view: oneOf('by', o.by as string | undefined, statusViews) ?? 'image',
+    output: oneOf<StatusOutput>('output', o.output as string | undefined, ['table', 'wide', 'json', 'yaml']) ?? 'table',
+    filters: {
+      contexts: (o.context as string[] | undefined) ?? [],
+      namespaces: (o.namespace as string[] | undefined) ?? [],
+      images: (o.image as string[] | undefined) ?? [],
+      results,
+    },
+    failOn: oneOf('fail-on', o['fail-on'] as string | undefined, severities),
+    refresh,
+    sbomDir,
+    org,
+    token,
+    api,
+    concurrency: (o.concurrency as number | undefined) ?? 5,
+    ratePerMinute: (o.rate as number | undefined) ?? 600,
+    maxRetries: (o['max-retries'] as number | undefined) ?? 5,
+    timeoutMs: o.timeout as number | undefined,
+  }
+}
