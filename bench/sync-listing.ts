@@ -82,6 +82,7 @@ const median = (values: readonly number[]): number => {
 const ms = (value: number): string => `${value.toFixed(0)} ms`
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`
 const fmt = (value: number, digits = 3): string => value.toFixed(digits)
+const loadAverage = (): string => os.loadavg().map((load) => load.toFixed(2)).join(' ')
 
 /** Runs a command under /usr/bin/time (for its peak RSS), stdout to a file; resolves when it has exited. */
 async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, stdoutFile: string): Promise<Measured> {
@@ -196,6 +197,7 @@ try {
     if (warm.code !== 0) throw new Error(`kubectl failed: ${warm.stderr.slice(0, 2000)}`)
     await readCliReport(await measure(node, cliArgs, env, out('cli.json')), expected, 'warm-up')
 
+    const loadBefore = loadAverage()
     const sequential: Array<{wallMs: number; maxRssKb: number}> = []
     const concurrent: number[] = []
     const table: number[] = []
@@ -244,6 +246,7 @@ try {
     if (!p1Ok) missed++
     if (largest && !p4Ok) missed++
     const runsOf = (values: number[]) => values.map((v) => v.toFixed(0)).join('/')
+    console.log(`machine   load average ${loadBefore} before the measurements, ${loadAverage()} after (other work on the machine makes the absolute times noisy)`)
     console.log(`counts    every CLI run: ${expected.pods} pods, ${expected.containers} containers, ${expected.images} unique images, 0 problems (as seeded); kubectl listed ${podsPerCluster} pods per context`)
     console.log(`baseline  kubectl get pods -A -o json x ${contexts.length} contexts: sequential ${ms(baseline)} (runs ${runsOf(sequential.map((r) => r.wallMs))}), concurrent ${ms(baselineConcurrent)} (runs ${runsOf(concurrent)})`)
     console.log(

@@ -6,7 +6,9 @@ import {isIgnored, namespaceExcluder, type PodScope} from './pod-scope.ts'
 import {controllerOf, WorkloadResolver} from './workload-resolver.ts'
 
 export interface TargetListing {
+  /** The pods kept, unless `onPods` took them page by page. */
   pods: PodRecord[]
+  podCount: number
   /** Pods left out by an ignore marker on the pod or its namespace, by --exclude-namespace or --skip-job-pods. */
   skippedPods: number
   /** Things the user should know that did not stop the listing. */
@@ -73,6 +75,8 @@ export interface ListOptions {
   pageSize?: number
   /** Called after each page with the number of pods kept so far; the next page waits for it. */
   onProgress?: (podsKept: number) => void | Promise<void>
+  /** Takes each page's pods as they arrive (then `pods` stays empty), so memory holds one page at a time. */
+  onPods?: (pods: PodRecord[]) => void
 }
 
 /** Lists the pods of one target in scope. Throws KubeRequestError when the target cannot be listed at all. */
@@ -85,6 +89,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
   const excluded = namespaceExcluder(scope.excludeNamespaces)
 
   const pods: PodRecord[] = []
+  let podCount = 0
   const seen = new Set<string>()
   let skippedPods = 0
   let pages = 0
@@ -96,7 +101,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
     while (more) {
       let page: PodList
       try {
-        page = await client.getJson<PodList>(pathname, {limit: options.pageSize ?? 500, continue: token, labelSelector: scope.labelSelector}, signal ? {signal} : {})
+        page = await client.getJson<PodList>(pathname, {limit: options.pageSize ?? 250, continue: token, labelSelector: scope.labelSelector}, signal ? {signal} : {})
       } catch (error) {
         if (error instanceof KubeRequestError && error.kind === 'expired' && token && ++expiries <= 5) {
           // The continue token expired (etcd compacted past it): resume with the inconsistent token the
@@ -108,6 +113,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
         throw error
       }
       pages++
+      const kept: PodRecord[] = options.onPods ? [] : pods
       for (const raw of page.items ?? []) {
         const metadata = raw.metadata ?? {}
         const namespace = metadata.namespace ?? ''
@@ -120,7 +126,8 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
           skippedPods++
           continue
         }
-        pods.push({
+        podCount++
+        kept.push({
           namespace,
           name,
           workload: resolver.resolve({namespace, name, ...(metadata.labels ? {labels: metadata.labels} : {}), ...(owner ? {owner} : {})}),
@@ -132,10 +139,11 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
           ephemeralContainerStatuses: statuses(raw.status?.ephemeralContainerStatuses),
         })
       }
-      await options.onProgress?.(pods.length)
+      if (options.onPods) options.onPods(kept)
+      await options.onProgress?.(podCount)
       token = page.metadata?.continue || undefined
       more = token !== undefined
     }
   }
-  return {pods, skippedPods, warnings, pages}
+  return {pods, podCount, skippedPods, warnings, pages}
 }

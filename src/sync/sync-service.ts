@@ -116,17 +116,19 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
     deps.targets.map(async (target) => {
       const client = new KubeApiClient(target)
       try {
+        const observations: ImageObservation[] = []
         const listing = await listTargetPods(client, deps.scope, {
           signal: AbortSignal.any([deps.signal, deps.stop]),
           ...(deps.pageSize ? {pageSize: deps.pageSize} : {}),
           onProgress: (pods) => deps.progress.targetListing(target.id, pods),
+          onPods: (pods) => {
+            for (const pod of pods) {
+              const found = imagesOfPod(pod, {target: target.id, cluster: target.name})
+              observations.push(...found.observations)
+              problems.push(...found.problems)
+            }
+          },
         })
-        const observations: ImageObservation[] = []
-        for (const pod of listing.pods) {
-          const found = imagesOfPod(pod, {target: target.id, cluster: target.name})
-          observations.push(...found.observations)
-          problems.push(...found.problems)
-        }
         containers += observations.length
         if (deps.store && runId) {
           const recorded = deps.store.recordObservations(runId, target.id, observations)
@@ -140,8 +142,8 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
           if (entry) entry.observations.push(observation)
           else unique.set(key, {key, image: observation.image, digest: observation.runningDigest ?? observation.image.digest, observations: [observation]})
         }
-        targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.pods.length, images: keys.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
-        deps.progress.targetDone(target.id, {pods: listing.pods.length, images: keys.size})
+        targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.podCount, images: keys.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
+        deps.progress.targetDone(target.id, {pods: listing.podCount, images: keys.size})
       } catch (error) {
         if (deps.signal.aborted || deps.stop.aborted) {
           targets.push({name: target.name, context: target.context, source: target.source, status: 'failed', error: 'interrupted', pods: 0, images: 0, skippedPods: 0, warnings: []})

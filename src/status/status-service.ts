@@ -1,0 +1,153 @@
+// `status`: reads the state store (offline), optionally refreshes Snyk's issue counts and exports SBOMs through
+// the same limiter and retry core as `sync`, and builds the typed result.
+import {existsSync} from 'node:fs'
+import {mkdir, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {AuthError, ConfigError, ExitCode} from '../errors.ts'
+import {SnykClient} from '../snyk/snyk-client.ts'
+import type {ImageListing, ProjectIssueCounts} from '../state/records.ts'
+import {defaultStatePath, openStateStore, type StateStore} from '../state/state-store.ts'
+import {SubmissionCore} from '../submit/submission-core.ts'
+import type {StatusOptions} from './status-options.ts'
+import {countImages, evaluateGate, findDrift, groupImages, imageGlob, toStatusImage} from './status-report.ts'
+import type {StatusImage, StatusRefresh, StatusResult, StatusSbomExport} from './status-result.ts'
+
+export interface StatusIO {
+  env: NodeJS.ProcessEnv
+  /** Page size of the REST projects listing (10..100; default 100). */
+  projectPageLimit?: number
+  /** Process signals to stop on (tests pass their own emitter). */
+  signals?: NodeJS.EventEmitter
+}
+
+interface SnykDeps {
+  client: SnykClient
+  core: SubmissionCore
+  orgId: string
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** Reads the current counts of the selected images' Snyk projects and stores them with the time Snyk counted them. */
+async function refreshIssueCounts(store: StateStore, images: readonly StatusImage[], snyk: SnykDeps, limit: number | undefined): Promise<StatusRefresh> {
+  const ids = [...new Set(images.flatMap((image) => image.projects.map((project) => project.id)))].sort()
+  const refresh: StatusRefresh = {projects: ids.length, counted: 0}
+  if (ids.length === 0) return refresh
+  try {
+    const run = snyk.core.run.bind(snyk.core)
+    const projects = await snyk.client.listProjects(snyk.orgId, {ids, ...(limit === undefined ? {} : {limit})}, snyk.core.signal, run)
+    const counts: ProjectIssueCounts[] = []
+    for (const project of projects) {
+      if (project.issueCounts === undefined) continue
+      const {critical, high, medium, low, updatedAt} = project.issueCounts
+      const at = updatedAt === undefined ? Number.NaN : Date.parse(updatedAt)
+      counts.push({projectId: project.id, critical, high, medium, low, ...(Number.isNaN(at) ? {} : {updatedAt: at})})
+    }
+    store.recordIssueCounts(counts)
+    refresh.counted = counts.length
+  } catch (error) {
+    // A refused token or org stops the command (exit 2); anything else is reported with the stored counts.
+    if (error instanceof AuthError || snyk.core.signal.aborted) throw error
+    refresh.error = `could not read Snyk's results: ${messageOf(error)}`
+  }
+  return refresh
+}
+
+function fileNameOf(image: StatusImage, projectId: string): string {
+  const base = `${image.repository}${image.tag === undefined ? '' : `_${image.tag}`}`.replace(/[^A-Za-z0-9._-]+/g, '_')
+  return `${base}.${projectId}.cdx.json`
+}
+
+/** One CycloneDX document per Snyk project of each selected monitored image. */
+async function exportSboms(dir: string, images: readonly StatusImage[], snyk: SnykDeps): Promise<StatusSbomExport> {
+  const result: StatusSbomExport = {dir, written: [], failed: []}
+  await mkdir(dir, {recursive: true})
+  const jobs = images.filter((image) => image.result === 'monitored').flatMap((image) => image.projects.map((project) => ({image, project})))
+  await Promise.all(jobs.map(async ({image, project}) => {
+    try {
+      const document = await snyk.core.run(`SBOM of project ${project.id}`, (signal) => snyk.client.getProjectSbom(snyk.orgId, project.id, signal))
+      const file = path.join(dir, fileNameOf(image, project.id))
+      await writeFile(file, `${JSON.stringify(document, null, 2)}\n`)
+      result.written.push({image: image.image, projectId: project.id, file})
+    } catch (error) {
+      if (error instanceof AuthError || snyk.core.signal.aborted) throw error
+      result.failed.push({image: image.image, projectId: project.id, error: messageOf(error)})
+    }
+  }))
+  result.written.sort((a, b) => a.file.localeCompare(b.file))
+  return result
+}
+
+function select(listings: readonly ImageListing[], options: StatusOptions): StatusImage[] {
+  const globs = options.filters.images.map(imageGlob)
+  const images: StatusImage[] = []
+  for (const listing of listings) {
+    const image = toStatusImage(listing, options.filters, globs)
+    if (image !== undefined) images.push(image)
+  }
+  return images
+}
+
+export async function runStatus(options: StatusOptions, io: StatusIO): Promise<StatusResult> {
+  const statePath = options.statePath ?? defaultStatePath(io.env)
+  if (!existsSync(statePath)) {
+    throw new ConfigError(`no state store at ${statePath}: nothing has been synced with it yet`, {code: 'STATE_STORE_MISSING', suggestions: ['run kubectl snyk-watch sync first (with the same --state, if you pass one)', 'or point --state at the store sync wrote']})
+  }
+  const store = openStateStore(statePath)
+  const needsSnyk = options.refresh || options.sbomDir !== undefined
+  let snyk: SnykDeps | undefined
+  const controller = new AbortController()
+  const signals = io.signals ?? process
+  const stop = (name: string) => controller.abort(new Error(`interrupted by ${name}`))
+  if (needsSnyk) {
+    signals.on('SIGINT', stop)
+    signals.on('SIGTERM', stop)
+    const signal = options.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]) : controller.signal
+    const token = options.token!
+    const orgId = options.org!
+    snyk = {orgId, client: new SnykClient({token, apiBase: options.api}), core: new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})}
+  }
+  try {
+    let all = store.listImages({includeNotRunning: true})
+    let images = select(all, options)
+    let refresh: StatusRefresh | undefined
+    if (snyk && options.refresh) {
+      refresh = await refreshIssueCounts(store, images, snyk, io.projectPageLimit)
+      all = store.listImages({includeNotRunning: true})
+      images = select(all, options)
+    }
+    const sbom = snyk && options.sbomDir !== undefined ? await exportSboms(options.sbomDir, images, snyk) : undefined
+    const drift = findDrift(images, all)
+    const gate = options.failOn === undefined ? undefined : evaluateGate(images, options.failOn)
+    const partial = refresh?.error !== undefined || (sbom !== undefined && sbom.failed.length > 0)
+    const result: StatusResult = {
+      schemaVersion: 1,
+      command: 'status',
+      outcome: gate?.tripped ? 'gate-tripped' : partial ? 'partial' : 'ok',
+      exitCode: gate?.tripped ? ExitCode.gateTripped : partial ? ExitCode.partialFailure : ExitCode.ok,
+      generatedAt: new Date().toISOString(),
+      statePath,
+      view: options.view,
+      counts: countImages(images, drift.length),
+      images,
+      drift,
+    }
+    if (all.every((listing) => listing.placements.length === 0)) result.message = `the state store ${statePath} has no running images yet: run kubectl snyk-watch sync first`
+    else if (images.length === 0) result.message = 'no image matches the filters'
+    if (options.view !== 'image') result.groups = groupImages(images, options.view)
+    if (gate) result.gate = gate
+    if (refresh) result.refresh = refresh
+    if (sbom) result.sbom = sbom
+    return result
+  } finally {
+    if (snyk) {
+      snyk.core.close()
+      await snyk.client.close()
+      signals.off('SIGINT', stop)
+      signals.off('SIGTERM', stop)
+    }
+    store.close()
+  }
+}
