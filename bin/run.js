@@ -10,10 +10,5 @@ process.on('warning', (warning) => {
   process.stderr.write(`${warning.name}: ${warning.message}\n`)
 })
 
-// Memory over speed: a sync over tens of thousands of pods holds several large JSON pages at once, and
-// V8's default young generation lets the heap grow far beyond what is live.
-const v8 = await import('node:v8')
-v8.setFlagsFromString('--optimize-for-size')
-
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})

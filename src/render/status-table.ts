@@ -1,6 +1,6 @@
 // The tables of `status`: one row per image (default) or per workload, namespace or cluster, then drift,
-// the gate and a summary. Tables fit the terminal width and carry no colour.
-import Table from 'cli-table3'
+// the gate and a summary. Tables fit the terminal width and carry no colour (see text-table.ts for why not cli-table3).
+import {TextTable} from './text-table.ts'
 import type {StatusGroup, StatusImage, StatusResult, Vulnerabilities} from '../status/status-result.ts'
 
 interface Column {
@@ -10,7 +10,7 @@ interface Column {
 }
 
 /** A table whose columns share the terminal width: fixed widths where given, the rest by weight. */
-function table(columns: Column[], width: number): Table.Table {
+function table(columns: Column[], width: number): TextTable {
   const minimum = 6
   const available = Math.max(40, width) - (columns.length + 1)
   const fixed = columns.reduce((sum, c) => sum + (c.fixed ?? 0), 0)
@@ -26,7 +26,7 @@ function table(columns: Column[], width: number): Table.Table {
     if (widest < 0) break
     colWidths[widest]!--
   }
-  return new Table({head: columns.map((c) => c.head), colWidths, wordWrap: true, wrapOnWordBoundary: false, style: {head: [], border: [], compact: true}})
+  return new TextTable(columns.map((c, i) => ({head: c.head, width: colWidths[i]!})))
 }
 
 export function shortDigest(digest: string | undefined): string {

@@ -4,10 +4,10 @@ import {existsSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AuthError, ConfigError, ExitCode} from '../errors.ts'
-import {SnykClient} from '../snyk/snyk-client.ts'
+import type {SnykClient} from '../snyk/snyk-client.ts'
 import type {ImageListing, ProjectIssueCounts} from '../state/records.ts'
 import {defaultStatePath, openStateStore, type StateStore} from '../state/state-store.ts'
-import {SubmissionCore} from '../submit/submission-core.ts'
+import type {SubmissionCore} from '../submit/submission-core.ts'
 import type {StatusOptions} from './status-options.ts'
 import {countImages, evaluateGate, findDrift, groupImages, imageGlob, toStatusImage} from './status-report.ts'
 import type {StatusImage, StatusRefresh, StatusResult, StatusSbomExport} from './status-result.ts'
@@ -107,6 +107,8 @@ export async function runStatus(options: StatusOptions, io: StatusIO): Promise<S
     const signal = options.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]) : controller.signal
     const token = options.token!
     const orgId = options.org!
+    // Loaded only when needed: offline status starts faster without undici and the limiter.
+    const [{SnykClient}, {SubmissionCore}] = await Promise.all([import('../snyk/snyk-client.ts'), import('../submit/submission-core.ts')])
     snyk = {orgId, client: new SnykClient({token, apiBase: options.api}), core: new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})}
   }
   try {

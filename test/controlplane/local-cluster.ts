@@ -20,7 +20,20 @@ export interface LocalClusterOptions {
   readyTimeoutMs?: number
 }
 
+/** Ports this process has handed out: the kernel may offer a just-released port again. */
+const handedOut = new Set<number>()
+
 async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await ephemeralPort()
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+}
+
+async function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -74,7 +87,21 @@ export class LocalCluster {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 90_000
   }
 
+  /**
+   * Starts a cluster. A port found free can be taken by another process before etcd or kube-apiserver
+   * binds it; then the cluster is started again on new ports (three attempts).
+   */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await LocalCluster.startOnce(options)
+      } catch (error) {
+        if (attempt >= 3 || !/address already in use/.test(String(error))) throw error
+      }
+    }
+  }
+
+  private static async startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
     const dir = await mkdtemp(path.join(tmpdir(), `snyk-watch-${options.name}-`))
     const ports = {apiserver: await freePort(), etcd: await freePort(), etcdPeer: await freePort()}
     const cluster = new LocalCluster(options, dir, ports)

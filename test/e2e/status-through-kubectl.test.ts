@@ -1,0 +1,96 @@
+// `kubectl snyk-watch status` as a user runs it after `sync --wait`: the built CLI found by the real kubectl on
+// PATH, real API servers, the Snyk emulator.
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm, symlink} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+import {parse as parseYaml} from 'yaml'
+import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
+import {startClusters, type ClusterSet} from '../helpers/clusters.ts'
+import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
+import {expectedTargets, seedWorkload} from '../helpers/sync-scenario.ts'
+import type {StatusResult} from '../../src/status/status-result.ts'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+describe('kubectl snyk-watch status, end to end', () => {
+  let set: ClusterSet
+  let pathDir: string
+  let kubeconfig: string
+  before(async () => {
+    set = await startClusters(3, {names: ['e2e-a', 'e2e-b', 'e2e-c']})
+    await seedWorkload(set)
+    kubeconfig = await writeKubeconfig(path.join(set.workDir, 'config'), set.clusters.map((cluster) => ({cluster})))
+    pathDir = await mkdtemp(path.join(tmpdir(), 'snyk-watch-path-'))
+    await symlink(path.join(root, 'bin', 'run.js'), path.join(pathDir, 'kubectl-snyk_watch'))
+  })
+  after(async () => {
+    await set?.stop()
+    if (pathDir) await rm(pathDir, {recursive: true, force: true})
+  })
+
+  const kubectl = (args: string[], env: NodeJS.ProcessEnv): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = spawn(set.binaries.kubectl, args, {
+        env: {PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter), HOME: set.workDir, KUBECONFIG: kubeconfig, ...env},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      child.on('close', (code) => resolve({code, stdout, stderr}))
+    })
+
+  it('sync --wait, then status --fail-on high: passes on clean counts, exits 1 naming the image once Snyk finds a high', async (t) => {
+    const snyk = await withSnykEmulator(t)
+    for (const name of Object.keys(expectedTargets)) snyk.setIssueCounts(name, {critical: 0, high: 0, medium: 4, low: 2})
+    const env = {SNYK_TOKEN: snyk.token, SNYK_WATCH_ORG: snyk.orgId, SNYK_WATCH_API: snyk.url, SNYK_WATCH_STATE: path.join(set.workDir, 'e2e.db')}
+    const synced = await kubectl(['snyk-watch', 'sync', '--all-contexts', '--wait'], env)
+    assert.equal(synced.code, 0, synced.stderr)
+
+    const clean = await kubectl(['snyk-watch', 'status', '--refresh', '--fail-on', 'high'], env)
+    assert.equal(clean.code, 0, clean.stderr)
+    assert.match(clean.stdout, /IMAGE\s+│ TAG/)
+    assert.match(clean.stdout, /gate: passed \(--fail-on high\)/)
+    assert.match(clean.stdout, /7 monitored/)
+    assert.doesNotMatch(clean.stdout + clean.stderr, new RegExp(snyk.token))
+    assert.doesNotMatch(clean.stderr, /ExperimentalWarning/)
+
+    snyk.setIssueCounts('library/nginx:1.27', {critical: 0, high: 2, medium: 0, low: 0})
+    const tripped = await kubectl(['snyk-watch', 'status', '--refresh', '--fail-on', 'high'], env)
+    assert.equal(tripped.code, 1, tripped.stderr)
+    assert.match(tripped.stdout, /gate: FAILED \(--fail-on high\): 1 image with high or worse issues: docker\.io\/library\/nginx:1\.27/)
+
+    // Offline, from the stored counts, and from the environment: the same gate, as JSON.
+    const json = await kubectl(['snyk-watch', 'status', '-o', 'json'], {...env, SNYK_WATCH_FAIL_ON: 'high', SNYK_TOKEN: ''})
+    assert.equal(json.code, 1, json.stderr)
+    const result = JSON.parse(json.stdout) as StatusResult
+    assert.equal(result.outcome, 'gate-tripped')
+    assert.equal(result.gate?.tripped, true)
+    assert.deepEqual(result.gate?.images.map((i) => i.image), ['docker.io/library/nginx:1.27'])
+
+    const yaml = await kubectl(['snyk-watch', 'status', '-o', 'yaml', '--by', 'namespace', '--fail-on', 'critical'], env)
+    assert.equal(yaml.code, 0, yaml.stderr)
+    const parsed = parseYaml(yaml.stdout) as StatusResult
+    assert.deepEqual(parsed.groups?.map((g) => `${g.cluster}/${g.namespace}`), ['e2e-a/shop', 'e2e-b/shop', 'e2e-c/shop'])
+    assert.equal(parsed.gate?.tripped, false)
+  })
+
+  it('a missing state store: exit 2, says to run sync first, no stack trace', async () => {
+    const run = await kubectl(['snyk-watch', 'status'], {SNYK_WATCH_STATE: path.join(set.workDir, 'never-synced.db')})
+    assert.equal(run.code, 2)
+    assert.match(run.stderr, /no state store at/)
+    assert.match(run.stderr, /kubectl snyk-watch sync first/)
+    assert.doesNotMatch(run.stderr, /\n\s+at /)
+  })
+})
