@@ -1,58 +1,23 @@
 // `kubectl snyk-watch sync` as a user runs it: the built CLI found by the real kubectl on PATH, real
 // API servers, the Snyk emulator. Also two overlapping runs sharing one state store.
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
-import {mkdtemp, rm, symlink} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
-import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
-import {startClusters, type ClusterSet} from '../helpers/clusters.ts'
+import type {ClusterSet} from '../helpers/clusters.ts'
+import {startPluginFixture, type PluginFixture} from '../helpers/plugin-fixture.ts'
 import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
-import {expectedTargets, seedWorkload} from '../helpers/sync-scenario.ts'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+import {expectedTargets} from '../helpers/sync-scenario.ts'
 
 describe('kubectl snyk-watch sync, end to end', () => {
+  let fixture: PluginFixture
   let set: ClusterSet
-  let pathDir: string
-  let kubeconfig: string
   before(async () => {
-    set = await startClusters(3, {names: ['e2e-a', 'e2e-b', 'e2e-c']})
-    await seedWorkload(set)
-    kubeconfig = await writeKubeconfig(path.join(set.workDir, 'config'), set.clusters.map((cluster) => ({cluster})))
-    pathDir = await mkdtemp(path.join(tmpdir(), 'snyk-watch-path-'))
-    await symlink(path.join(root, 'bin', 'run.js'), path.join(pathDir, 'kubectl-snyk_watch'))
+    fixture = await startPluginFixture()
+    set = fixture.set
   })
-  after(async () => {
-    await set?.stop()
-    if (pathDir) await rm(pathDir, {recursive: true, force: true})
-  })
+  after(() => fixture?.stop())
 
-  const kubectl = (args: string[], env: NodeJS.ProcessEnv): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = spawn(set.binaries.kubectl, args, {
-        env: {
-          PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter),
-          HOME: set.workDir,
-          KUBECONFIG: kubeconfig,
-          ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-      child.on('close', (code) => resolve({code, stdout, stderr}))
-    })
+  const kubectl = (args: string[], env: NodeJS.ProcessEnv) => fixture.kubectl(args, env)
 
   it('submits every image once, prints a summary, exits 0; then --json shows nothing left to do', async (t) => {
     const snyk = await withSnykEmulator(t)

@@ -1,0 +1,56 @@
+// The built CLI installed as a kubectl plugin (kubectl-snyk_watch on PATH), three real clusters with the
+// realistic workload, and a way to run the real kubectl against them, as a user would.
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm, symlink} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
+import {startClusters, type ClusterSet} from './clusters.ts'
+import {seedWorkload} from './sync-scenario.ts'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+export interface KubectlRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface PluginFixture {
+  set: ClusterSet
+  /** Runs the real kubectl with the plugin on PATH, the clusters' kubeconfig and `env` on top. */
+  kubectl(args: string[], env: NodeJS.ProcessEnv): Promise<KubectlRun>
+  stop(): Promise<void>
+}
+
+export async function startPluginFixture(names = ['e2e-a', 'e2e-b', 'e2e-c']): Promise<PluginFixture> {
+  const set = await startClusters(names.length, {names})
+  const pathDir = await mkdtemp(path.join(tmpdir(), 'snyk-watch-path-'))
+  const stop = async () => {
+    await set.stop()
+    await rm(pathDir, {recursive: true, force: true})
+  }
+  try {
+    await seedWorkload(set)
+    const kubeconfig = await writeKubeconfig(path.join(set.workDir, 'config'), set.clusters.map((cluster) => ({cluster})))
+    await symlink(path.join(root, 'bin', 'run.js'), path.join(pathDir, 'kubectl-snyk_watch'))
+    const kubectl = (args: string[], env: NodeJS.ProcessEnv): Promise<KubectlRun> =>
+      new Promise((resolve) => {
+        const child = spawn(set.binaries.kubectl, args, {
+          // Node 22 from the project's devDependencies stands in for the user's node.
+          env: {PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter), HOME: set.workDir, KUBECONFIG: kubeconfig, ...env},
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+        child.on('close', (code) => resolve({code, stdout, stderr}))
+      })
+    return {set, kubectl, stop}
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
