@@ -99,8 +99,16 @@ function convert(spec: OptionSpec, raw: unknown, origin: string): OptionValue {
  * Resolves each option from the parsed flags (undefined when not given), the environment and the config file.
  * Unknown keys in the config file are a usage error, so typos do not go unnoticed.
  */
-export function resolveOptions(specs: OptionSpec[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv, file: Record<string, unknown>, fileLabel = 'config file'): Record<string, OptionValue | undefined> {
-  const known = new Set(specs.map((spec) => spec.name))
+export function resolveOptions(
+  specs: OptionSpec[],
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  file: Record<string, unknown>,
+  fileLabel = 'config file',
+  /** Keys any command knows: a shared config file may hold options of other commands. */
+  fileKeys: ReadonlySet<string> = new Set(specs.map((spec) => spec.name)),
+): Record<string, OptionValue | undefined> {
+  const known = fileKeys
   const unknown = Object.keys(file).filter((key) => !known.has(key))
   if (unknown.length > 0) {
     throw new UsageError(`${fileLabel} has unknown keys: ${unknown.join(', ')}`, {code: 'CONFIG_UNKNOWN_KEY', suggestions: [`known keys: ${[...known].sort().join(', ')}`]})

@@ -1,31 +1,9 @@
 // The options of `status`, resolved from flags, environment (SNYK_WATCH_<FLAG>) and config file into one typed object.
-import {configFilePath, readConfigFile, resolveOptions, type OptionSpec} from '../config/option-sources.ts'
+import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
+import {configFileKeys, statusOptionSpecs} from '../config/option-specs.ts'
 import {UsageError} from '../errors.ts'
 import {defaultSnykApi, readToken} from '../sync/sync-options.ts'
 import {severities, statusImageResults, statusViews, type Severity, type StatusImageResult, type StatusView} from './status-result.ts'
-
-export const statusOptionSpecs: OptionSpec[] = [
-  {name: 'state', kind: 'string'},
-  {name: 'by', kind: 'string'},
-  {name: 'output', kind: 'string'},
-  {name: 'context', kind: 'strings'},
-  {name: 'namespace', kind: 'strings'},
-  {name: 'image', kind: 'strings'},
-  {name: 'result', kind: 'strings'},
-  {name: 'fail-on', kind: 'string'},
-  {name: 'refresh', kind: 'boolean'},
-  {name: 'sbom', kind: 'string'},
-  {name: 'org', kind: 'string'},
-  {name: 'token-file', kind: 'string'},
-  {name: 'api', kind: 'string'},
-  {name: 'concurrency', kind: 'integer', min: 1, max: 100},
-  {name: 'rate', kind: 'integer', min: 1, max: 100_000},
-  {name: 'max-retries', kind: 'integer', min: 0, max: 20},
-  {name: 'timeout', kind: 'duration', min: 1000},
-]
-
-/** Config-file keys of other commands that `status` accepts and ignores, so one file serves every command. */
-const otherCommandKeys = ['kubeconfig', 'all-contexts', 'all-namespaces', 'exclude-namespace', 'selector', 'skip-job-pods', 'integration', 'resubmit-after', 'wait', 'wait-timeout', 'dry-run']
 
 export type StatusOutput = 'table' | 'wide' | 'json' | 'yaml'
 
@@ -65,9 +43,7 @@ function oneOf<T extends string>(option: string, value: string | undefined, allo
 
 export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): StatusOptions {
   const location = configFilePath(configFlag, env)
-  const file = {...readConfigFile(location)}
-  for (const key of otherCommandKeys) delete file[key]
-  const o = resolveOptions(statusOptionSpecs, flags, env, file, location ? `config file ${location.path}` : 'config file')
+  const o = resolveOptions(statusOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file', configFileKeys)
   const results = ((o.result as string[] | undefined) ?? []).map((value) => oneOf('result', value, statusImageResults)!)
   const refresh = o.refresh === true
   const sbomDir = o.sbom as string | undefined

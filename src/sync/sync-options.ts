@@ -2,35 +2,13 @@
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {ConfigError, UsageError} from '../errors.ts'
-import {configFilePath, readConfigFile, resolveOptions, type OptionSpec} from '../config/option-sources.ts'
+import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
+import {configFileKeys, syncOptionSpecs} from '../config/option-specs.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {TargetSelection} from '../kube/target.ts'
 
 export const defaultSnykApi = 'https://api.snyk.io'
 
-export const syncOptionSpecs: OptionSpec[] = [
-  {name: 'kubeconfig', kind: 'strings'},
-  {name: 'context', kind: 'strings'},
-  {name: 'all-contexts', kind: 'boolean'},
-  {name: 'namespace', kind: 'strings'},
-  {name: 'all-namespaces', kind: 'boolean'},
-  {name: 'exclude-namespace', kind: 'strings'},
-  {name: 'selector', kind: 'string'},
-  {name: 'skip-job-pods', kind: 'boolean'},
-  {name: 'org', kind: 'string'},
-  {name: 'token-file', kind: 'string'},
-  {name: 'api', kind: 'string'},
-  {name: 'integration', kind: 'strings'},
-  {name: 'concurrency', kind: 'integer', min: 1, max: 100},
-  {name: 'rate', kind: 'integer', min: 1, max: 100_000},
-  {name: 'max-retries', kind: 'integer', min: 0, max: 20},
-  {name: 'resubmit-after', kind: 'duration', min: 0},
-  {name: 'wait', kind: 'boolean'},
-  {name: 'wait-timeout', kind: 'duration', min: 1000},
-  {name: 'timeout', kind: 'duration', min: 1000},
-  {name: 'state', kind: 'string'},
-  {name: 'dry-run', kind: 'boolean'},
-]
 
 export interface SyncOptions {
   kubeconfigs: string[]
@@ -70,7 +48,7 @@ export function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv)
 
 export function resolveSyncOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): SyncOptions {
   const location = configFilePath(configFlag, env)
-  const o = resolveOptions(syncOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file')
+  const o = resolveOptions(syncOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file', configFileKeys)
   const namespaces = (o.namespace as string[] | undefined) ?? []
   if (namespaces.length > 0 && o['all-namespaces'] === true) {
     throw new UsageError('--namespace and --all-namespaces cannot be used together', {code: 'USAGE', suggestions: ['pass -n NAMESPACE (repeatable) or -A']})

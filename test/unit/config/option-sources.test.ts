@@ -38,6 +38,12 @@ describe('every flag from the command line, the environment or a config file', (
     assert.equal(fromFlag.ratePerMinute, 60)
   })
 
+  it('accepts one config file shared by every command', async () => {
+    const shared = path.join(dir, 'shared.yaml')
+    await writeFile(shared, 'org: o\nall-contexts: true\nfail-on: high\nrefresh: true\n')
+    assert.equal(resolveSyncOptions({}, env({SNYK_WATCH_CONFIG: shared}), undefined).targets.allContexts, true)
+  })
+
   it('explains bad values and unknown keys instead of guessing', async () => {
     const bad = (flags: Record<string, unknown>, extra: NodeJS.ProcessEnv, pattern: RegExp) =>
       assert.throws(() => resolveSyncOptions(flags, env(extra), undefined), (error: unknown) => error instanceof UsageError && error.exitCode === 2 && pattern.test(error.message))

@@ -1,0 +1,48 @@
+// The options of every command in one place. One config file serves every command: a key is an error
+// only when no command knows it, and each command reads the keys it has.
+import type {OptionSpec} from './option-sources.ts'
+
+/** Snyk and submission options shared by every command that talks to Snyk. */
+const snykOptionSpecs: OptionSpec[] = [
+  {name: 'org', kind: 'string'},
+  {name: 'token-file', kind: 'string'},
+  {name: 'api', kind: 'string'},
+  {name: 'concurrency', kind: 'integer', min: 1, max: 100},
+  {name: 'rate', kind: 'integer', min: 1, max: 100_000},
+  {name: 'max-retries', kind: 'integer', min: 0, max: 20},
+  {name: 'timeout', kind: 'duration', min: 1000},
+  {name: 'state', kind: 'string'},
+]
+
+export const syncOptionSpecs: OptionSpec[] = [
+  {name: 'kubeconfig', kind: 'strings'},
+  {name: 'context', kind: 'strings'},
+  {name: 'all-contexts', kind: 'boolean'},
+  {name: 'namespace', kind: 'strings'},
+  {name: 'all-namespaces', kind: 'boolean'},
+  {name: 'exclude-namespace', kind: 'strings'},
+  {name: 'selector', kind: 'string'},
+  {name: 'skip-job-pods', kind: 'boolean'},
+  {name: 'integration', kind: 'strings'},
+  {name: 'resubmit-after', kind: 'duration', min: 0},
+  {name: 'wait', kind: 'boolean'},
+  {name: 'wait-timeout', kind: 'duration', min: 1000},
+  {name: 'dry-run', kind: 'boolean'},
+  ...snykOptionSpecs,
+]
+
+export const statusOptionSpecs: OptionSpec[] = [
+  {name: 'by', kind: 'string'},
+  {name: 'output', kind: 'string'},
+  {name: 'context', kind: 'strings'},
+  {name: 'namespace', kind: 'strings'},
+  {name: 'image', kind: 'strings'},
+  {name: 'result', kind: 'strings'},
+  {name: 'fail-on', kind: 'string'},
+  {name: 'refresh', kind: 'boolean'},
+  {name: 'sbom', kind: 'string'},
+  ...snykOptionSpecs,
+]
+
+/** Every key a config file may hold. */
+export const configFileKeys: ReadonlySet<string> = new Set([...syncOptionSpecs, ...statusOptionSpecs].map((spec) => spec.name))
