@@ -10,5 +10,18 @@ process.on('warning', (warning) => {
   process.stderr.write(`${warning.name}: ${warning.message}\n`)
 })
 
+// V8's code cache on disk (Node.js 22.1+; in the OS temp directory, NODE_DISABLE_COMPILE_CACHE=1 turns it off):
+// later runs skip compiling oclif and our modules, a good part of the start-up of a short command.
+const {enableCompileCache} = await import('node:module')
+enableCompileCache?.()
+
+// oclif checks its own Node.js range with semver when it loads (about 10 ms of every start); ours, in package.json,
+// is narrower, and the state store says clearly when the runtime lacks node:sqlite. Skip it, without leaking the
+// setting to child processes.
+const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
+process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
 const {execute} = await import('@oclif/core')
+if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
+
 await execute({dir: import.meta.url})

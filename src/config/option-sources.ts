@@ -3,11 +3,14 @@
 // `--namespace` is read from SNYK_WATCH_NAMESPACE and from `namespace:` in the config file; list values
 // are comma-separated in the environment and YAML lists in the file.
 import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import parseDuration from 'parse-duration'
-import {parse as parseYaml} from 'yaml'
 import {ConfigError, UsageError} from '../errors.ts'
+
+/** The YAML parser, loaded only when there is a config file to read: most runs have none, and start faster. */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text)
 
 export type OptionKind = 'string' | 'strings' | 'boolean' | 'integer' | 'duration'
 

@@ -41,8 +41,26 @@ export const statusOptionSpecs: OptionSpec[] = [
   {name: 'fail-on', kind: 'string'},
   {name: 'refresh', kind: 'boolean'},
   {name: 'sbom', kind: 'string'},
+  {name: 'fips', kind: 'boolean'},
+  {name: 'watch', kind: 'boolean'},
+  {name: 'interval', kind: 'duration', min: 100, max: 3_600_000},
   ...snykOptionSpecs,
 ]
 
+export const watchOptionSpecs: OptionSpec[] = [
+  ...syncOptionSpecs.filter((spec) => !['wait', 'wait-timeout', 'dry-run', 'timeout'].includes(spec.name)),
+  {name: 'listen', kind: 'string'},
+  {name: 'leader-elect', kind: 'boolean'},
+  {name: 'leader-elect-namespace', kind: 'string'},
+  {name: 'leader-elect-name', kind: 'string'},
+  {name: 'leader-elect-lease-duration', kind: 'duration', min: 2000},
+  {name: 'cluster-name', kind: 'string'},
+  {name: 'namespace-selector', kind: 'string'},
+  {name: 'shutdown-timeout', kind: 'duration', min: 0},
+  {name: 'retry-after', kind: 'duration', min: 1000},
+  {name: 'log-format', kind: 'string'},
+  {name: 'log-level', kind: 'string'},
+]
+
 /** Every key a config file may hold. */
-export const configFileKeys: ReadonlySet<string> = new Set([...syncOptionSpecs, ...statusOptionSpecs].map((spec) => spec.name))
+export const configFileKeys: ReadonlySet<string> = new Set([...syncOptionSpecs, ...statusOptionSpecs, ...watchOptionSpecs].map((spec) => spec.name))

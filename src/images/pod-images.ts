@@ -34,6 +34,8 @@ export interface PodRecord {
   containerStatuses?: readonly ContainerStatusRecord[]
   initContainerStatuses?: readonly ContainerStatusRecord[]
   ephemeralContainerStatuses?: readonly ContainerStatusRecord[]
+  /** The pod's `snyk-watch.io/fips` annotation, when it is `true` or `false`: overrides the FIPS name heuristic (src/images/fips.ts). */
+  fipsAnnotation?: boolean
 }
 
 /** Where the pod was found. */
@@ -100,6 +102,7 @@ export function imagesOfPod(pod: PodRecord, location: PodLocation): PodImages {
         continue
       }
       const observation: ImageObservation = {...where, image}
+      if (pod.fipsAnnotation !== undefined) observation.fipsAnnotation = pod.fipsAnnotation
       const running = parseImageID(imageIDs.get(container.name) ?? '')
       if (running.kind === 'repository-digest') {
         observation.runningDigest = running.digest

@@ -2,10 +2,11 @@
 // credentials (client certificates, tokens, exec plugins through @kubernetes/client-node's authenticators).
 // Used instead of client-node's generated API for pod listing: it keeps only the fields we need
 // from each page instead of building typed objects for whole pods.
+import type {Readable} from 'node:stream'
 import {Agent, request, type Dispatcher} from 'undici'
 import type {Target} from './target.ts'
 
-export type KubeFailureKind = 'unreachable' | 'unauthorized' | 'forbidden' | 'expired' | 'not-found' | 'server'
+export type KubeFailureKind = 'unreachable' | 'unauthorized' | 'forbidden' | 'expired' | 'not-found' | 'conflict' | 'server'
 
 /** A request to a target's API server failed. `kind` says how, `message` is for people. */
 export class KubeRequestError extends Error {
@@ -88,7 +89,65 @@ export class KubeApiClient {
       throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return (await response.body.json()) as T
+    throw await this.failure(response)
+  }
 
+  /**
+   * GET a streaming path (a watch): resolves with the response body once the server answered 2xx, to be
+   * read as it arrives (reading it slowly applies backpressure to the connection). No overall or body
+   * timeout: the caller detects inactivity and aborts through `signal`. Errors as getJson.
+   */
+  async stream(pathname: string, query: Record<string, string | number | undefined>, options: {signal: AbortSignal; accept?: string}): Promise<Readable> {
+    const url = new URL(this.server + pathname)
+    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value))
+    const {dispatcher, headers} = await this.connection()
+    let response: Dispatcher.ResponseData
+    try {
+      response = await request(url, {
+        dispatcher,
+        method: 'GET',
+        headers: {...headers, accept: options.accept ?? 'application/json', 'user-agent': 'kubectl-snyk-watch'},
+        signal: options.signal,
+        headersTimeout: this.requestTimeoutMs,
+        bodyTimeout: 0,
+      })
+    } catch (error) {
+      if (options.signal.aborted) throw options.signal.reason
+      const code = (error as {code?: string}).code ?? (error as Error).name
+      throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response.body
+    throw await this.failure(response)
+  }
+
+  /**
+   * A JSON write (POST, PUT, PATCH, DELETE) and its parsed JSON answer, with the credentials and timeout of
+   * getJson. Errors as getJson; 409 (a stale resourceVersion, or a create of an existing object) is `conflict`.
+   */
+  async sendJson<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', pathname: string, body: unknown, options: {signal?: AbortSignal; contentType?: string} = {}): Promise<T> {
+    const url = new URL(this.server + pathname)
+    const {dispatcher, headers} = await this.connection()
+    const signals = [AbortSignal.timeout(this.requestTimeoutMs), ...(options.signal ? [options.signal] : [])]
+    let response: Dispatcher.ResponseData
+    try {
+      response = await request(url, {
+        dispatcher,
+        method,
+        headers: {...headers, accept: 'application/json', 'content-type': options.contentType ?? 'application/json', 'user-agent': 'kubectl-snyk-watch'},
+        body: JSON.stringify(body),
+        signal: AbortSignal.any(signals),
+      })
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason
+      const code = (error as {code?: string}).code ?? (error as Error).name
+      throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return (await response.body.json()) as T
+    throw await this.failure(response)
+  }
+
+  /** The KubeRequestError for a non-2xx answer. */
+  private async failure(response: Dispatcher.ResponseData): Promise<KubeRequestError> {
     const text = await response.body.text()
     let status: KubeStatus = {}
     try {
@@ -98,11 +157,12 @@ export class KubeApiClient {
     }
     const detail = status.message ?? text.slice(0, 200)
     const code = response.statusCode
-    if (code === 401) throw new KubeRequestError('unauthorized', `${this.server} refused the credentials of context ${this.target.context} (401 Unauthorized)`, {status: code})
-    if (code === 403) throw new KubeRequestError('forbidden', detail, {status: code})
-    if (code === 404) throw new KubeRequestError('not-found', detail, {status: code})
-    if (code === 410) throw new KubeRequestError('expired', detail, {status: code, ...(status.metadata?.continue ? {continueToken: status.metadata.continue} : {})})
-    throw new KubeRequestError('server', `${this.server} answered ${code}: ${detail}`, {status: code})
+    if (code === 401) return new KubeRequestError('unauthorized', `${this.server} refused the credentials of context ${this.target.context} (401 Unauthorized)`, {status: code})
+    if (code === 403) return new KubeRequestError('forbidden', detail, {status: code})
+    if (code === 404) return new KubeRequestError('not-found', detail, {status: code})
+    if (code === 409) return new KubeRequestError('conflict', detail, {status: code})
+    if (code === 410) return new KubeRequestError('expired', detail, {status: code, ...(status.metadata?.continue ? {continueToken: status.metadata.continue} : {})})
+    return new KubeRequestError('server', `${this.server} answered ${code}: ${detail}`, {status: code})
   }
 
   async close(): Promise<void> {

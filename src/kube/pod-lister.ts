@@ -1,5 +1,6 @@
 // The pod source of `sync`: one paginated LIST per target (or per namespace), keeping only what the
 // pipeline needs from each page so memory does not grow with whole pod objects.
+import {fipsAnnotationOf} from '../images/fips.ts'
 import type {ContainerRecord, ContainerStatusRecord, PodRecord} from '../images/pod-images.ts'
 import {KubeRequestError, metadataOnly, type KubeApiClient} from './kube-api-client.ts'
 import {isIgnored, namespaceExcluder, type PodScope} from './pod-scope.ts'
@@ -14,6 +15,8 @@ export interface TargetListing {
   /** Things the user should know that did not stop the listing. */
   warnings: string[]
   pages: number
+  /** `metadata.resourceVersion` of the list (with several namespaces, of the last namespace listed). */
+  resourceVersion: string
 }
 
 interface Named {
@@ -24,14 +27,23 @@ interface Status {
   name?: string
   imageID?: string
 }
-interface RawPod {
-  metadata?: {name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: Array<{kind?: string; name?: string; controller?: boolean}>}
+export interface RawPodMetadata {
+  name?: string
+  namespace?: string
+  resourceVersion?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  ownerReferences?: Array<{kind?: string; name?: string; controller?: boolean}>
+}
+/** A pod as the API returns it, reduced to the fields the pod sources read. */
+export interface RawPod {
+  metadata?: RawPodMetadata
   spec?: {containers?: Named[]; initContainers?: Named[]; ephemeralContainers?: Named[]}
   status?: {containerStatuses?: Status[]; initContainerStatuses?: Status[]; ephemeralContainerStatuses?: Status[]}
 }
-interface PodList {
+export interface PodList {
   items?: RawPod[]
-  metadata?: {continue?: string}
+  metadata?: {continue?: string; resourceVersion?: string}
 }
 interface NamespaceMetadata {
   metadata?: {name?: string; labels?: Record<string, string>; annotations?: Record<string, string>}
@@ -42,8 +54,11 @@ const containers = (specs: Named[] | undefined): ContainerRecord[] =>
 const statuses = (list: Status[] | undefined): ContainerStatusRecord[] =>
   (list ?? []).flatMap((status) => (status.name && status.imageID ? [{name: status.name, imageID: status.imageID}] : []))
 
-/** Namespaces whose ignore marker is set; undefined when namespaces may not be read. */
-async function ignoredNamespaces(client: KubeApiClient, scope: PodScope, signal?: AbortSignal): Promise<Set<string> | undefined> {
+/**
+ * The namespaces in scope, each with whether its ignore marker is set (`true` = ignored); undefined when
+ * namespaces may not be read. A namespace named by the scope that does not exist is left out.
+ */
+export async function readNamespaceMarks(client: KubeApiClient, scope: PodScope, signal?: AbortSignal): Promise<Map<string, boolean> | undefined> {
   const opts = {accept: metadataOnly, ...(signal ? {signal} : {})}
   try {
     const namespaces: NamespaceMetadata[] = []
@@ -63,10 +78,74 @@ async function ignoredNamespaces(client: KubeApiClient, scope: PodScope, signal?
         token = page.metadata?.continue || undefined
       } while (token)
     }
-    return new Set(namespaces.filter((ns) => isIgnored(ns.metadata ?? {})).map((ns) => ns.metadata?.name ?? ''))
+    const selected = scope.namespaceSelector ? await selectedNamespaces(client, scope.namespaceSelector, undefined, signal) : undefined
+    return new Map(namespaces.map((ns) => [ns.metadata?.name ?? '', isIgnored(ns.metadata ?? {}) || (selected !== undefined && !selected.has(ns.metadata?.name ?? ''))]))
   } catch (error) {
-    if (error instanceof KubeRequestError && error.kind === 'forbidden') return undefined
+    if (error instanceof KubeRequestError && error.kind === 'forbidden') {
+      if (scope.namespaceSelector) throw new KubeRequestError('forbidden', `--namespace-selector needs permission to list namespaces in ${client.target.name}: ${error.message}`, {status: 403, cause: error})
+      return undefined
+    }
     throw error
+  }
+}
+
+/**
+ * Names of the namespaces matching a label selector, evaluated by the API server (all of them, or only
+ * `name` to test one namespace learnt after the list).
+ */
+export async function selectedNamespaces(client: KubeApiClient, selector: string, name: string | undefined, signal?: AbortSignal): Promise<Set<string>> {
+  const selected = new Set<string>()
+  let token: string | undefined
+  do {
+    const page = await client.getJson<{items?: NamespaceMetadata[]; metadata?: {continue?: string}}>(
+      '/api/v1/namespaces',
+      {limit: 500, continue: token, labelSelector: selector, fieldSelector: name === undefined ? undefined : `metadata.name=${name}`},
+      {accept: metadataOnly, ...(signal ? {signal} : {})},
+    )
+    for (const ns of page.items ?? []) if (ns.metadata?.name) selected.add(ns.metadata.name)
+    token = page.metadata?.continue || undefined
+  } while (token)
+  return selected
+}
+
+/**
+ * Whether a pod is in scope. `ignored`: by its own ignore marker, which can change during the pod's life.
+ * `excluded`: by a rule fixed until the next (re)list: an ignored or excluded namespace, a Job pod under --skip-job-pods.
+ */
+export type PodScopeVerdict = 'in-scope' | 'ignored' | 'excluded'
+
+/**
+ * The scope test of both pod sources. `namespaceMarks` from readNamespaceMarks (read live: a caller may
+ * add namespaces it learns of later); undefined when namespaces may not be read (their marker is not applied).
+ */
+export function podScopeFilter(scope: PodScope, namespaceMarks: ReadonlyMap<string, boolean> | undefined): (metadata: RawPodMetadata) => PodScopeVerdict {
+  const excluded = namespaceExcluder(scope.excludeNamespaces)
+  return (metadata) => {
+    const namespace = metadata.namespace ?? ''
+    if (namespaceMarks?.get(namespace) === true || excluded(namespace)) return 'excluded'
+    if (scope.skipJobPods && controllerOf(metadata)?.kind === 'Job') return 'excluded'
+    return isIgnored(metadata) ? 'ignored' : 'in-scope'
+  }
+}
+
+/** The PodRecord of a pod in scope: only what the pipeline needs, with its top-level workload. */
+export function toPodRecord(raw: RawPod, resolver: WorkloadResolver): PodRecord {
+  const metadata = raw.metadata ?? {}
+  const namespace = metadata.namespace ?? ''
+  const name = metadata.name ?? ''
+  const owner = controllerOf(metadata)
+  const fips = fipsAnnotationOf(metadata.annotations)
+  return {
+    namespace,
+    name,
+    workload: resolver.resolve({namespace, name, ...(metadata.labels ? {labels: metadata.labels} : {}), ...(owner ? {owner} : {})}),
+    ...(fips === undefined ? {} : {fipsAnnotation: fips}),
+    containers: containers(raw.spec?.containers),
+    initContainers: containers(raw.spec?.initContainers),
+    ephemeralContainers: containers(raw.spec?.ephemeralContainers),
+    containerStatuses: statuses(raw.status?.containerStatuses),
+    initContainerStatuses: statuses(raw.status?.initContainerStatuses),
+    ephemeralContainerStatuses: statuses(raw.status?.ephemeralContainerStatuses),
   }
 }
 
@@ -84,9 +163,9 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
   const signal = options.signal
   const warnings: string[] = []
   const resolver = new WorkloadResolver()
-  const [ignored] = await Promise.all([ignoredNamespaces(client, scope, signal), resolver.load(client, scope.namespaces, signal)])
-  if (!ignored) warnings.push(`not allowed to read namespaces in ${client.target.name}: the ${'snyk-watch.io/ignore'} marker on namespaces is not applied`)
-  const excluded = namespaceExcluder(scope.excludeNamespaces)
+  const [marks] = await Promise.all([readNamespaceMarks(client, scope, signal), resolver.load(client, scope.namespaces, signal)])
+  if (!marks) warnings.push(namespacesUnreadableWarning(client))
+  const inScope = podScopeFilter(scope, marks)
 
   const pods: PodRecord[] = []
   let podCount = 0
@@ -94,6 +173,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
   let skippedPods = 0
   let pages = 0
   let expiries = 0
+  let resourceVersion = ''
   const paths = scope.namespaces.length === 0 ? ['/api/v1/pods'] : scope.namespaces.map((ns) => `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`)
   for (const pathname of paths) {
     let token: string | undefined
@@ -113,6 +193,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
         throw error
       }
       pages++
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion
       const kept: PodRecord[] = options.onPods ? [] : pods
       for (const raw of page.items ?? []) {
         const metadata = raw.metadata ?? {}
@@ -121,23 +202,12 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
         const key = `${namespace}/${name}`
         if (seen.has(key)) continue
         seen.add(key)
-        const owner = controllerOf(metadata)
-        if (isIgnored(metadata) || ignored?.has(namespace) || excluded(namespace) || (scope.skipJobPods && owner?.kind === 'Job')) {
+        if (inScope(metadata) !== 'in-scope') {
           skippedPods++
           continue
         }
         podCount++
-        kept.push({
-          namespace,
-          name,
-          workload: resolver.resolve({namespace, name, ...(metadata.labels ? {labels: metadata.labels} : {}), ...(owner ? {owner} : {})}),
-          containers: containers(raw.spec?.containers),
-          initContainers: containers(raw.spec?.initContainers),
-          ephemeralContainers: containers(raw.spec?.ephemeralContainers),
-          containerStatuses: statuses(raw.status?.containerStatuses),
-          initContainerStatuses: statuses(raw.status?.initContainerStatuses),
-          ephemeralContainerStatuses: statuses(raw.status?.ephemeralContainerStatuses),
-        })
+        kept.push(toPodRecord(raw, resolver))
       }
       if (options.onPods) options.onPods(kept)
       await options.onProgress?.(podCount)
@@ -145,5 +215,9 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
       more = token !== undefined
     }
   }
-  return {pods, podCount, skippedPods, warnings, pages}
+  return {pods, podCount, skippedPods, warnings, pages, resourceVersion}
+}
+
+export function namespacesUnreadableWarning(client: KubeApiClient): string {
+  return `not allowed to read namespaces in ${client.target.name}: the ${'snyk-watch.io/ignore'} marker on namespaces is not applied`
 }

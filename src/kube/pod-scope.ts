@@ -13,6 +13,8 @@ export interface PodScope {
   labelSelector?: string
   /** --skip-job-pods: leave out pods owned by Jobs (and so CronJobs). */
   skipJobPods: boolean
+  /** watch --namespace-selector: only namespaces whose labels match (evaluated by the API server). */
+  namespaceSelector?: string
 }
 
 interface Marked {

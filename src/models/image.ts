@@ -42,4 +42,6 @@ export interface ImageObservation {
    * (docker reports the first of an image's repository digests, which may belong to another repository).
    */
   runningRepository?: string
+  /** The pod's `snyk-watch.io/fips` annotation (`true`/`false`), when set: overrides the FIPS name heuristic (src/images/fips.ts). */
+  fipsAnnotation?: boolean
 }

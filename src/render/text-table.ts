@@ -2,6 +2,10 @@
 // built for many rows: cli-table3 measures every cell through ANSI-aware width functions and takes seconds
 // for 20,000 rows; this takes milliseconds. Cells wrap hard at the column width and on newlines.
 // Widths count UTF-16 code units: image names, digests and namespaces are ASCII.
+//
+// Rows are kept as a list of pieces (cells, and padding joined to the next border from a table of them), joined
+// every few hundred rows: no string is built per cell or per line, which is what 20,000 rows cost most, and the
+// cells' strings are garbage before the garbage collector has to move them.
 
 export interface TextColumn {
   head: string
@@ -10,6 +14,7 @@ export interface TextColumn {
 }
 
 function wrapCell(text: string, width: number): string[] {
+  if (text.length <= width && !text.includes('\n')) return [text]
   const lines: string[] = []
   for (const line of text.split('\n')) {
     if (line.length <= width) lines.push(line)
@@ -24,14 +29,25 @@ function rule(widths: readonly number[], left: string, middle: string, right: st
 
 export class TextTable {
   readonly #columns: TextColumn[]
-  readonly #lines: string[]
+  /** Content width of each column (its width less the padding). */
+  readonly #inner: number[]
+  /** `#after[i][n]`: what follows a cell of column i that is n characters short of its width: spaces, then the border (and the next cell's padding, or the end of the line). */
+  readonly #after: string[][]
+  #pieces: string[] = []
+  /** Rows already joined. */
+  readonly #chunks: string[] = []
 
   constructor(columns: TextColumn[]) {
     this.#columns = columns
+    this.#inner = columns.map((c) => Math.max(1, c.width - 2))
+    this.#after = this.#inner.map((width, i) => {
+      const border = i === columns.length - 1 ? ' │\n' : ' │ '
+      return Array.from({length: width + 1}, (_, short) => ' '.repeat(short) + border)
+    })
     const widths = columns.map((c) => c.width)
-    this.#lines = [rule(widths, '┌', '┬', '┐')]
+    this.#pieces.push(`${rule(widths, '┌', '┬', '┐')}\n`)
     this.#row(columns.map((c) => c.head))
-    this.#lines.push(rule(widths, '├', '┼', '┤'))
+    this.#pieces.push(`${rule(widths, '├', '┼', '┤')}\n`)
   }
 
   push(cells: readonly string[]): void {
@@ -39,19 +55,42 @@ export class TextTable {
   }
 
   #row(cells: readonly string[]): void {
-    const wrapped = this.#columns.map((column, i) => wrapCell(cells[i] ?? '', Math.max(1, column.width - 2)))
-    const height = Math.max(...wrapped.map((lines) => lines.length))
-    for (let line = 0; line < height; line++) {
-      let text = '│'
-      for (let i = 0; i < this.#columns.length; i++) {
-        const content = wrapped[i]![line] ?? ''
-        text += ` ${content}${' '.repeat(Math.max(0, this.#columns[i]!.width - 2 - content.length))} │`
-      }
-      this.#lines.push(text)
+    const inner = this.#inner
+    for (let i = 0; i < inner.length; i++) {
+      const cell = cells[i] ?? ''
+      // Most rows are one line: every cell fits and has no newline.
+      if (cell.length > inner[i]! || cell.includes('\n')) return this.#wrappedRow(cells)
     }
+    const pieces = this.#pieces
+    pieces.push('│ ')
+    for (let i = 0; i < inner.length; i++) {
+      const cell = cells[i] ?? ''
+      pieces.push(cell, this.#after[i]![inner[i]! - cell.length]!)
+    }
+    if (pieces.length >= 4096) this.#flush()
+  }
+
+  #flush(): void {
+    this.#chunks.push(this.#pieces.join(''))
+    this.#pieces = []
+  }
+
+  #wrappedRow(cells: readonly string[]): void {
+    const inner = this.#inner
+    const wrapped = inner.map((width, i) => wrapCell(cells[i] ?? '', width))
+    const height = Math.max(...wrapped.map((lines) => lines.length))
+    const pieces = this.#pieces
+    for (let line = 0; line < height; line++) {
+      pieces.push('│ ')
+      for (let i = 0; i < inner.length; i++) {
+        const content = wrapped[i]![line] ?? ''
+        pieces.push(content, this.#after[i]![inner[i]! - content.length]!)
+      }
+    }
+    if (pieces.length >= 4096) this.#flush()
   }
 
   toString(): string {
-    return [...this.#lines, rule(this.#columns.map((c) => c.width), '└', '┴', '┘')].join('\n')
+    return `${this.#chunks.join('')}${this.#pieces.join('')}${rule(this.#columns.map((c) => c.width), '└', '┴', '┘')}`
   }
 }

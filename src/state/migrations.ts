@@ -109,8 +109,23 @@ const v2: Migration = (db) => {
   `)
 }
 
+/**
+ * v3, FIPS classification and `status` over many images:
+ * - the pod's `snyk-watch.io/fips` annotation with each placement (1 true, 0 false, NULL none). Existing
+ *   placements get NULL: the next listing of their target fills it in.
+ * - placements_by_image covers what a report reads of a placement, so reading placements by image id needs no
+ *   lookup in the table; within an image it keeps primary-key order (the display order).
+ */
+const v3: Migration = (db) => {
+  db.exec(`
+    ALTER TABLE placements ADD COLUMN fips_annotation INTEGER CHECK (fips_annotation IN (0, 1));
+    DROP INDEX placements_by_image;
+    CREATE INDEX placements_by_image ON placements (image_id, target, namespace, pod, container_kind, container, cluster, workload_kind, workload_name, fips_annotation);
+  `)
+}
+
 /** Applied in order; `migrations[i]` takes the schema from version i to i + 1. */
-export const migrations: readonly Migration[] = [v1, v2]
+export const migrations: readonly Migration[] = [v1, v2, v3]
 
 export const latestSchemaVersion = migrations.length
 

@@ -159,17 +159,33 @@ export interface Placement {
   reference: string
   lastSeen: number
   runId: string
+  /** The pod's `snyk-watch.io/fips` annotation, when it was `true` or `false`. */
+  fipsAnnotation?: boolean
 }
 
-export interface ImageListing {
-  key: string
-  image: ImageRef
+export interface ImageListing extends ImageSummary {
   firstSeen: number
   lastSeen: number
   /** Where it runs now (each target's latest successful listing). */
   placements: Placement[]
   /** Absent for an image never claimed for submission. */
   submission?: SubmissionRecord
+}
+
+/** Where an image runs, as reports need it: without the pod and container (`listImageSummaries`). */
+export type PlacementSummary = Pick<Placement, 'target' | 'cluster' | 'namespace' | 'workload' | 'fipsAnnotation'>
+
+/** A submission as reports need it: without its claim, attempts and import details. */
+export type SubmissionSummary = Pick<SubmissionRecord, 'state' | 'updatedAt' | 'submittedAt' | 'monitoredAt' | 'projects' | 'error' | 'skip'>
+
+/** An image as reports need it (`listImageSummaries`); `ImageListing` is the full record. */
+export interface ImageSummary {
+  key: string
+  image: ImageRef
+  /** Where it runs now (each target's latest successful listing). */
+  placements: PlacementSummary[]
+  /** Absent for an image never claimed for submission. */
+  submission?: SubmissionSummary
   /** Summed over the image's Snyk projects that have counts; absent when none has. */
   issues?: IssueCounts & {updatedAt: number}
 }

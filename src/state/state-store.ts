@@ -20,11 +20,13 @@ import type {
   DriftEvent,
   FailureDetails,
   ImageListing,
+  ImageSummary,
   IssueCounts,
   ListImagesFilter,
   ObservationResult,
   PendingWork,
   Placement,
+  PlacementSummary,
   ProjectIssueCounts,
   RecordObservationsOptions,
   RunOutcome,
@@ -33,6 +35,7 @@ import type {
   SnykProjectRef,
   SubmissionRecord,
   SubmissionState,
+  SubmissionSummary,
   SubmittedDetails,
 } from './records.ts'
 import {redactSecrets} from './redact-secrets.ts'
@@ -165,27 +168,34 @@ function requireDuration(name: string, value: number, {positive}: {positive: boo
 
 const runOutcomes: readonly RunOutcome[] = ['succeeded', 'partial', 'failed', 'interrupted']
 
+// Column lists in the order rows are read as arrays. Each list starts with the columns a report needs
+// (`listImageSummaries`), so a summary reads a prefix of the full list: fewer values cross from SQLite to
+// JavaScript, which is what reading 20,000 images costs most.
 const submissionColumnList = [
   'state',
+  'updated_at',
+  'submitted_at',
+  'monitored_at',
+  'last_error',
+  'error_retryable',
+  'skip_reason',
+  'skip_fix',
+  // The rest only in full detail.
   'attempts',
   'integration_id',
   'integration_type',
   'target_name',
   'job_url',
-  'last_error',
-  'error_retryable',
-  'skip_reason',
-  'skip_fix',
-  'submitted_at',
-  'monitored_at',
   'claimed_by',
   'claim_expires_at',
-  'updated_at',
 ] as const
+const submissionSummaryColumnCount = 8
 const submissionColumns = submissionColumnList.map((column) => `s.${column}`).join(', ')
 
-const placementColumns = ['image_id', 'target', 'cluster', 'namespace', 'pod', 'container', 'container_kind', 'workload_kind', 'workload_name', 'reference', 'last_seen', 'run_id'] as const
+const placementColumns = ['image_id', 'target', 'cluster', 'namespace', 'workload_kind', 'workload_name', 'fips_annotation', 'pod', 'container', 'container_kind', 'reference', 'last_seen', 'run_id'] as const
+const placementSummaryColumnCount = 7
 const imageColumns = ['id', 'key', 'registry', 'repository', 'tag', 'digest', 'first_seen', 'last_seen'] as const
+const imageSummaryColumnCount = 6
 
 /** Column name -> index in a row read as an array. */
 function columnIndex<const C extends string>(columns: readonly C[]): Record<C, number> {
@@ -195,31 +205,66 @@ const PL = columnIndex(placementColumns)
 const IM = columnIndex(imageColumns)
 const SU = columnIndex(submissionColumnList)
 
+// Array rows: STRICT tables guarantee each column's type, so values are read with casts, not conversions.
+
 /** The submission in an array row whose `submissionColumns` start at `offset`; undefined when `state` is null (never claimed). */
-function submissionAt(row: readonly SQLOutputValue[], offset: number, projects: SnykProjectRef[]): SubmissionRecord | undefined {
-  const at = (column: keyof typeof SU): SQLOutputValue | undefined => row[offset + SU[column]]
-  const state = at('state')
+function submissionSummaryAt(row: readonly SQLOutputValue[], offset: number, projects: SnykProjectRef[]): SubmissionSummary | undefined {
+  const state = row[offset + SU.state]
   if (state === null || state === undefined) return undefined
-  const record: SubmissionRecord = {state: String(state) as SubmissionState, attempts: Number(at('attempts')), updatedAt: Number(at('updated_at')), projects}
+  const record: SubmissionSummary = {state: state as SubmissionState, updatedAt: row[offset + SU.updated_at] as number, projects}
+  const submittedAt = row[offset + SU.submitted_at]
+  const monitoredAt = row[offset + SU.monitored_at]
+  const error = row[offset + SU.last_error]
+  const skipReason = row[offset + SU.skip_reason]
+  if (submittedAt !== null) record.submittedAt = submittedAt as number
+  if (monitoredAt !== null) record.monitoredAt = monitoredAt as number
+  if (error !== null) record.error = {message: error as string, retryable: row[offset + SU.error_retryable] === 1}
+  if (skipReason !== null) record.skip = {reason: skipReason as string, fix: (row[offset + SU.skip_fix] as string | null) ?? ''}
+  return record
+}
+
+/** `submissionSummaryAt` with every column: the full record. */
+function submissionAt(row: readonly SQLOutputValue[], offset: number, projects: SnykProjectRef[]): SubmissionRecord | undefined {
+  const summary = submissionSummaryAt(row, offset, projects)
+  if (summary === undefined) return undefined
+  const at = (column: keyof typeof SU): SQLOutputValue | undefined => row[offset + SU[column]]
+  const record: SubmissionRecord = {...summary, attempts: Number(at('attempts'))}
   const integrationId = at('integration_id')
   const integrationType = at('integration_type')
   const targetName = at('target_name')
   const jobUrl = at('job_url')
-  const submittedAt = at('submitted_at')
-  const monitoredAt = at('monitored_at')
-  const error = at('last_error')
-  const skipReason = at('skip_reason')
   const claimedBy = at('claimed_by')
   if (integrationId !== null) record.integrationId = String(integrationId)
   if (integrationType !== null) record.integrationType = String(integrationType)
   if (targetName !== null) record.targetName = String(targetName)
   if (jobUrl !== null) record.jobUrl = String(jobUrl)
-  if (submittedAt !== null) record.submittedAt = Number(submittedAt)
-  if (monitoredAt !== null) record.monitoredAt = Number(monitoredAt)
-  if (error !== null) record.error = {message: String(error), retryable: at('error_retryable') === 1}
-  if (skipReason !== null) record.skip = {reason: String(skipReason), fix: String(at('skip_fix') ?? '')}
   if (claimedBy !== null) record.claim = {runId: String(claimedBy), expiresAt: Number(at('claim_expires_at'))}
   return record
+}
+
+/** Project rows (image id, id, name, url, then issue counts) by image id: the projects sorted by id, counts summed over those that have them. */
+function projectsOf(rows: readonly SQLOutputValue[][]): Map<number, {refs: SnykProjectRef[]; issues?: IssueCounts & {updatedAt: number}}> {
+  const projects = new Map<number, {refs: SnykProjectRef[]; issues?: IssueCounts & {updatedAt: number}}>()
+  for (const row of rows) {
+    const imageId = row[0] as number
+    const project: SnykProjectRef = {id: row[1] as string}
+    if (row[2] !== null) project.name = row[2] as string
+    if (row[3] !== null) project.url = row[3] as string
+    let entry = projects.get(imageId)
+    // A literal array of one: an array grown by push keeps room for 16 (most images have one project).
+    if (entry === undefined) projects.set(imageId, (entry = {refs: [project]}))
+    else entry.refs.push(project)
+    const countedAt = row[8]
+    if (countedAt === null || countedAt === undefined) continue
+    const issues = (entry.issues ??= {critical: 0, high: 0, medium: 0, low: 0, updatedAt: countedAt as number})
+    issues.critical += row[4] as number
+    issues.high += row[5] as number
+    issues.medium += row[6] as number
+    issues.low += row[7] as number
+    issues.updatedAt = Math.max(issues.updatedAt, countedAt as number)
+  }
+  for (const {refs} of projects.values()) if (refs.length > 1) refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return projects
 }
 
 function projectOf(row: Row): SnykProjectRef {
@@ -316,11 +361,12 @@ export class StateStore {
       const previousDigest = this.#statement('SELECT digest FROM tag_digests WHERE tag = ? ORDER BY last_seen DESC, first_seen DESC LIMIT 1')
       const insertTag = this.#statement('INSERT INTO tag_digests (tag, digest, first_seen, last_seen) VALUES (?, ?, ?, ?)')
       const upsertPlacement = this.#statement(`
-        INSERT INTO placements (target, namespace, pod, container_kind, container, cluster, workload_kind, workload_name, reference, image_id, last_seen, run_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO placements (target, namespace, pod, container_kind, container, cluster, workload_kind, workload_name, reference, image_id, last_seen, run_id, fips_annotation)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (target, namespace, pod, container_kind, container) DO UPDATE SET
           cluster = excluded.cluster, workload_kind = excluded.workload_kind, workload_name = excluded.workload_name,
-          reference = excluded.reference, image_id = excluded.image_id, last_seen = excluded.last_seen, run_id = excluded.run_id`)
+          reference = excluded.reference, image_id = excluded.image_id, last_seen = excluded.last_seen, run_id = excluded.run_id,
+          fips_annotation = excluded.fips_annotation`)
       for (const observation of observations) {
         const {image} = observation
         const digest = observation.runningDigest ?? image.digest
@@ -359,6 +405,7 @@ export class StateStore {
           id,
           now,
           runId,
+          observation.fipsAnnotation === undefined ? null : observation.fipsAnnotation ? 1 : 0,
         )
       }
       return {imageKeys, newImageKeys, drift}
@@ -631,6 +678,54 @@ export class StateStore {
    * as arrays, which halves node:sqlite's cost per row (20,000 images: see the state store notes).
    */
   listImages(filter: ListImagesFilter = {}): ImageListing[] {
+    // Full detail builds every field of ImageListing (see #visit).
+    return this.#collect(filter, true) as ImageListing[]
+  }
+
+  /**
+   * `listImages` for reports (`status`): the same images, filters and order, with where each runs (target,
+   * cluster, namespace, workload, FIPS annotation) but not which pod or container, and the submission without
+   * its claim and import details. About half the values to read: what `status` over 20,000 images needs.
+   */
+  listImageSummaries(filter: ListImagesFilter = {}): ImageSummary[] {
+    return this.#collect(filter, false)
+  }
+
+  /**
+   * `listImageSummaries` for a caller that turns each image into something smaller: hands the images to `visit`
+   * a chunk at a time (`chunkSize`, default 1,000), ordered by id (the order they were first seen), not by key,
+   * all from one read transaction (one snapshot). A chunk's records can be dropped once visited, so memory holds
+   * what the caller keeps, not every record at once.
+   */
+  visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize = 1000): void {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`chunkSize must be a positive integer, got ${chunkSize}`)
+    this.#visit(filter, false, visit, chunkSize)
+  }
+
+  /** A cheap number that changes whenever another connection (another process) commits to the store: poll it to see changes. */
+  dataVersion(): number {
+    try {
+      return Number(this.#statement('PRAGMA data_version').get()?.['data_version'])
+    } catch (error) {
+      throw translateSqliteError(error, this.path)
+    }
+  }
+
+  #collect(filter: ListImagesFilter, full: boolean): ImageSummary[] {
+    const all: ImageSummary[] = []
+    this.#visit(filter, full, (chunk) => {
+      for (const image of chunk) all.push(image)
+    }, 1000)
+    return all.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  }
+
+  /**
+   * Reads images a chunk at a time in id order: per chunk, one query for the images with their submissions, one
+   * for their placements and one for their projects with counts (both by an image id range, through their
+   * by-image indexes), joined in memory. A constant number of queries per chunk whatever the number of
+   * placements; rows are read as arrays, which halves node:sqlite's cost per row.
+   */
+  #visit(filter: ListImagesFilter, full: boolean, visit: (images: ImageSummary[]) => void, chunkSize: number): void {
     const placementConditions: string[] = []
     const placementParams: SQLInputValue[] = []
     for (const [column, values] of [['target', filter.targets], ['cluster', filter.clusters], ['namespace', filter.namespaces]] as const) {
@@ -639,93 +734,99 @@ export class StateStore {
       placementParams.push(...values)
     }
     const runningOnly = placementConditions.length > 0 || filter.includeNotRunning !== true
-    const placementWhere = placementConditions.length > 0 ? `WHERE ${placementConditions.join(' AND ')}` : ''
-    // With a placement filter, images (and their projects) are limited in SQL to those with a matching placement;
-    // without one, images not running now are dropped below (cheaper than a subquery per image).
-    const filtered = placementConditions.length > 0
-    const imageCondition = filtered ? `EXISTS (SELECT 1 FROM placements pl WHERE pl.image_id = i.id${placementConditions.map((c) => ` AND ${c}`).join('')})` : undefined
-    const imageParams = filtered ? placementParams : []
-
-    const stateConditions: string[] = []
-    const stateParams: SQLInputValue[] = []
+    // With a placement filter, images are limited in SQL to those with a matching placement; without one,
+    // images not running now are dropped below (cheaper than a subquery per image).
+    const imageConditions = placementConditions.length > 0 ? [`EXISTS (SELECT 1 FROM placements pl WHERE pl.image_id = i.id${placementConditions.map((c) => ` AND ${c}`).join('')})`] : []
+    const imageParams: SQLInputValue[] = placementConditions.length > 0 ? [...placementParams] : []
     if (filter.states !== undefined) {
+      const stateConditions: string[] = []
       const states = filter.states.filter((state) => state !== 'none')
       if (states.length > 0) {
         stateConditions.push(`s.state IN (${states.map(() => '?').join(', ')})`)
-        stateParams.push(...states)
+        imageParams.push(...states)
       }
       if (filter.states.includes('none')) stateConditions.push('s.state IS NULL')
-      if (stateConditions.length === 0) return []
+      if (stateConditions.length === 0) return
+      imageConditions.push(`(${stateConditions.join(' OR ')})`)
     }
+    const imageSelect = [
+      ...(full ? imageColumns : imageColumns.slice(0, imageSummaryColumnCount)).map((c) => `i.${c}`),
+      ...(full ? submissionColumnList : submissionColumnList.slice(0, submissionSummaryColumnCount)).map((c) => `s.${c}`),
+    ].join(', ')
+    const submissionOffset = full ? imageColumns.length : imageSummaryColumnCount
+    const imagesQuery = this.#arrayStatement(`
+      SELECT ${imageSelect} FROM images i LEFT JOIN submissions s ON s.image_id = i.id
+      WHERE i.id > ?${imageConditions.map((c) => ` AND ${c}`).join('')} ORDER BY i.id LIMIT ?`)
+    // The summary columns are all in the placements_by_image index (v3): a range of it answers the query.
+    const placementsQuery = this.#arrayStatement(`
+      SELECT ${(full ? placementColumns : placementColumns.slice(0, placementSummaryColumnCount)).map((c) => `pl.${c}`).join(', ')}
+      FROM placements pl WHERE pl.image_id > ? AND pl.image_id <= ?${placementConditions.map((c) => ` AND ${c}`).join('')}`)
+    const projectsQuery = this.#arrayStatement(`
+      SELECT p.image_id, p.id, p.name, p.url, c.critical, c.high, c.medium, c.low, c.updated_at
+      FROM projects p LEFT JOIN issue_counts c ON c.project_id = p.id WHERE p.image_id > ? AND p.image_id <= ?`)
 
-    return this.#read(() => {
-      // Placements in primary-key order (target, namespace, pod, container): no sort, and already the display order.
-      const placements = new Map<number, Placement[]>()
-      const placementRows = this.#arrayStatement(`SELECT ${placementColumns.map((c) => `pl.${c}`).join(', ')} FROM placements pl ${placementWhere}`).all(...placementParams)
-      for (const row of placementRows as unknown as SQLOutputValue[][]) {
-        const id = Number(row[PL.image_id])
-        let list = placements.get(id)
-        if (list === undefined) placements.set(id, (list = []))
-        list.push({
-          target: String(row[PL.target]),
-          cluster: String(row[PL.cluster]),
-          namespace: String(row[PL.namespace]),
-          pod: String(row[PL.pod]),
-          container: String(row[PL.container]),
-          containerKind: String(row[PL.container_kind]) as ContainerKind,
-          workload: {kind: String(row[PL.workload_kind]), name: String(row[PL.workload_name])},
-          reference: String(row[PL.reference]),
-          lastSeen: Number(row[PL.last_seen]),
-          runId: String(row[PL.run_id]),
-        })
+    this.#read(() => {
+      for (let after = 0; ;) {
+        const rows = imagesQuery.all(after, ...imageParams, chunkSize) as unknown as SQLOutputValue[][]
+        if (rows.length === 0) return
+        const last = rows[rows.length - 1]![IM.id] as number
+        const placements = this.#placementsOf(placementsQuery.all(after, last, ...placementParams) as unknown as SQLOutputValue[][], full)
+        const projects = projectsOf(projectsQuery.all(after, last) as unknown as SQLOutputValue[][])
+        const chunk: ImageSummary[] = []
+        for (const row of rows) {
+          const id = row[IM.id] as number
+          const where = placements.get(id)
+          if (where === undefined && runningOnly) continue
+          const image: ImageRef = {registry: row[IM.registry] as string, repository: row[IM.repository] as string}
+          if (row[IM.tag] !== null) image.tag = row[IM.tag] as string
+          if (row[IM.digest] !== null) image.digest = row[IM.digest] as string
+          const listing: ImageSummary = {key: row[IM.key] as string, image, placements: where ?? []}
+          const project = projects.get(id)
+          const refs = project?.refs ?? []
+          const submission = full ? submissionAt(row, submissionOffset, refs) : submissionSummaryAt(row, submissionOffset, refs)
+          if (submission !== undefined) listing.submission = submission
+          if (project?.issues !== undefined) listing.issues = project.issues
+          if (full) {
+            const detail = listing as ImageListing
+            detail.firstSeen = row[IM.first_seen] as number
+            detail.lastSeen = row[IM.last_seen] as number
+          }
+          chunk.push(listing)
+        }
+        if (chunk.length > 0) visit(chunk)
+        if (rows.length < chunkSize) return
+        after = last
       }
-
-      const projects = new Map<number, {refs: SnykProjectRef[]; issues?: IssueCounts & {updatedAt: number}}>()
-      const projectRows = this.#arrayStatement(`
-        SELECT p.image_id, p.id, p.name, p.url, c.critical, c.high, c.medium, c.low, c.updated_at
-        FROM projects p LEFT JOIN issue_counts c ON c.project_id = p.id
-        ${imageCondition === undefined ? '' : `WHERE p.image_id IN (SELECT i.id FROM images i WHERE ${imageCondition})`}`).all(...imageParams)
-      for (const row of projectRows as unknown as SQLOutputValue[][]) {
-        const imageId = Number(row[0])
-        let entry = projects.get(imageId)
-        if (entry === undefined) projects.set(imageId, (entry = {refs: []}))
-        const project: SnykProjectRef = {id: String(row[1])}
-        if (row[2] !== null) project.name = String(row[2])
-        if (row[3] !== null) project.url = String(row[3])
-        entry.refs.push(project)
-        const countedAt = row[8]
-        if (countedAt === null || countedAt === undefined) continue
-        const issues = (entry.issues ??= {critical: 0, high: 0, medium: 0, low: 0, updatedAt: Number(countedAt)})
-        issues.critical += Number(row[4])
-        issues.high += Number(row[5])
-        issues.medium += Number(row[6])
-        issues.low += Number(row[7])
-        issues.updatedAt = Math.max(issues.updatedAt, Number(countedAt))
-      }
-      for (const {refs} of projects.values()) if (refs.length > 1) refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-
-      const conditions = [...(imageCondition === undefined ? [] : [imageCondition]), ...(stateConditions.length > 0 ? [`(${stateConditions.join(' OR ')})`] : [])]
-      const rows = this.#arrayStatement(`
-        SELECT ${imageColumns.map((c) => `i.${c}`).join(', ')}, ${submissionColumns}
-        FROM images i LEFT JOIN submissions s ON s.image_id = i.id
-        ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}`).all(...imageParams, ...stateParams)
-      const listings: ImageListing[] = []
-      for (const row of rows as unknown as SQLOutputValue[][]) {
-        const id = Number(row[IM.id])
-        const where = placements.get(id)
-        if (where === undefined && runningOnly) continue
-        const image: ImageRef = {registry: String(row[IM.registry]), repository: String(row[IM.repository])}
-        if (row[IM.tag] !== null) image.tag = String(row[IM.tag])
-        if (row[IM.digest] !== null) image.digest = String(row[IM.digest])
-        const listing: ImageListing = {key: String(row[IM.key]), image, firstSeen: Number(row[IM.first_seen]), lastSeen: Number(row[IM.last_seen]), placements: where ?? []}
-        const project = projects.get(id)
-        const submission = submissionAt(row, imageColumns.length, project?.refs ?? [])
-        if (submission !== undefined) listing.submission = submission
-        if (project?.issues !== undefined) listing.issues = project.issues
-        listings.push(listing)
-      }
-      return listings.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     })
+  }
+
+  /** Placement rows by image id, in primary-key order within an image (target, namespace, pod, container): the display order. */
+  #placementsOf(rows: SQLOutputValue[][], full: boolean): Map<number, PlacementSummary[]> {
+    const placements = new Map<number, PlacementSummary[]>()
+    for (const row of rows) {
+      const id = row[PL.image_id] as number
+      let list = placements.get(id)
+      if (list === undefined) placements.set(id, (list = []))
+      const placement: PlacementSummary = {
+        target: row[PL.target] as string,
+        cluster: row[PL.cluster] as string,
+        namespace: row[PL.namespace] as string,
+        workload: {kind: row[PL.workload_kind] as string, name: row[PL.workload_name] as string},
+      }
+      const fips = row[PL.fips_annotation]
+      if (fips !== null) placement.fipsAnnotation = fips === 1
+      if (full) {
+        const detail = placement as Placement
+        detail.pod = row[PL.pod] as string
+        detail.container = row[PL.container] as string
+        detail.containerKind = row[PL.container_kind] as ContainerKind
+        detail.reference = row[PL.reference] as string
+        detail.lastSeen = row[PL.last_seen] as number
+        detail.runId = row[PL.run_id] as string
+      }
+      list.push(placement)
+    }
+    return placements
   }
 
   /** Closes the database (idempotent). */

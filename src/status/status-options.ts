@@ -14,6 +14,8 @@ export interface StatusFilters {
   /** Globs on the image name (`*` matches anything, `/` included). */
   images: string[]
   results: StatusImageResult[]
+  /** --fips: only FIPS images; --no-fips: only the others; undefined: both. */
+  fips?: boolean
 }
 
 export interface StatusOptions {
@@ -33,7 +35,18 @@ export interface StatusOptions {
   ratePerMinute: number
   maxRetries: number
   timeoutMs: number | undefined
+  /** `--watch`: redraw as the store changes, until Ctrl+C. */
+  watch: boolean
+  /** How often --watch looks for changes in the store. */
+  intervalMs: number
 }
+
+/** What a live view cannot do: each of these ends in an exit code or writes files once. */
+const oneShotOptions = [
+  {name: 'fail-on', why: 'is a CI gate that decides the exit code of one run'},
+  {name: 'refresh', why: 'reads from Snyk once; run status --refresh first, then status --watch'},
+  {name: 'sbom', why: 'writes files once'},
+] as const
 
 function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined
@@ -44,6 +57,15 @@ function oneOf<T extends string>(option: string, value: string | undefined, allo
 export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): StatusOptions {
   const location = configFilePath(configFlag, env)
   const o = resolveOptions(statusOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file', configFileKeys)
+  const watch = o.watch === true
+  if (watch) {
+    // On the command line they are a mistake; from the environment or a config file (shared with CI) they are left out.
+    for (const {name, why} of oneShotOptions) {
+      const given = flags[name]
+      if (given !== undefined && given !== false) throw new UsageError(`--watch cannot be used with --${name}: --${name} ${why}`, {code: 'USAGE', suggestions: [`leave out --${name} to watch`, `or leave out --watch to run status once with --${name}`]})
+      delete o[name]
+    }
+  }
   const results = ((o.result as string[] | undefined) ?? []).map((value) => oneOf('result', value, statusImageResults)!)
   const refresh = o.refresh === true
   const sbomDir = o.sbom as string | undefined
@@ -64,6 +86,7 @@ export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS
       namespaces: (o.namespace as string[] | undefined) ?? [],
       images: (o.image as string[] | undefined) ?? [],
       results,
+      ...(o.fips === undefined ? {} : {fips: o.fips === true}),
     },
     failOn: oneOf('fail-on', o['fail-on'] as string | undefined, severities),
     refresh,
@@ -75,5 +98,7 @@ export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS
     ratePerMinute: (o.rate as number | undefined) ?? 600,
     maxRetries: (o['max-retries'] as number | undefined) ?? 5,
     timeoutMs: o.timeout as number | undefined,
+    watch,
+    intervalMs: (o.interval as number | undefined) ?? 1000,
   }
 }

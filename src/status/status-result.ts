@@ -1,5 +1,6 @@
 // The typed result of `status`: what -o json / -o yaml print (a documented, stable schema: see README.md)
 // and what the tables show.
+import type {FipsSource} from '../images/fips.ts'
 
 /** Where an image stands with Snyk, as `status` reports it. */
 export type StatusImageResult =
@@ -42,6 +43,10 @@ export interface StatusImage {
   result: StatusImageResult
   reason?: string
   fix?: string
+  /** FIPS by the name heuristic or the pods' `snyk-watch.io/fips` annotation (see src/images/fips.ts). */
+  fips: boolean
+  /** What decided `fips`: the name, the annotation, or annotations that disagree (then not FIPS). */
+  fipsSource: FipsSource
   /** Summed over the image's Snyk projects; absent until counts were read (`--refresh`). */
   vulnerabilities?: Vulnerabilities & {updatedAt: string}
   /** When it was last submitted to Snyk (ISO 8601). */
@@ -66,6 +71,8 @@ export interface StatusGroup {
   /** Image names (registry/repository[:tag]) in this group. */
   images: string[]
   results: Partial<Record<StatusImageResult, number>>
+  /** How many of the group's images are FIPS. */
+  fips: number
   /** Summed over the group's images that have counts. */
   vulnerabilities: Vulnerabilities
 }
@@ -106,6 +113,8 @@ export interface StatusCounts extends Vulnerabilities {
   failed: number
   skipped: number
   notSubmitted: number
+  /** Images classified FIPS. */
+  fips: number
   drift: number
 }
 

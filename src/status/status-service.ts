@@ -5,11 +5,11 @@ import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AuthError, ConfigError, ExitCode} from '../errors.ts'
 import type {SnykClient} from '../snyk/snyk-client.ts'
-import type {ImageListing, ProjectIssueCounts} from '../state/records.ts'
+import type {ProjectIssueCounts} from '../state/records.ts'
 import {defaultStatePath, openStateStore, type StateStore} from '../state/state-store.ts'
 import type {SubmissionCore} from '../submit/submission-core.ts'
 import type {StatusOptions} from './status-options.ts'
-import {countImages, evaluateGate, findDrift, groupImages, imageGlob, toStatusImage} from './status-report.ts'
+import {countImages, evaluateGate, findDrift, groupImages, isImportedImage, StatusImageBuilder, type ImportedImage} from './status-report.ts'
 import type {StatusImage, StatusRefresh, StatusResult, StatusSbomExport} from './status-result.ts'
 
 export interface StatusIO {
@@ -80,76 +80,114 @@ async function exportSboms(dir: string, images: readonly StatusImage[], snyk: Sn
   return result
 }
 
-function select(listings: readonly ImageListing[], options: StatusOptions): StatusImage[] {
-  const globs = options.filters.images.map(imageGlob)
-  const images: StatusImage[] = []
-  for (const listing of listings) {
-    const image = toStatusImage(listing, options.filters, globs)
-    if (image !== undefined) images.push(image)
+/** The images status reports, and what drift needs of every image the store holds. */
+interface Selection {
+  /** Sorted by key. */
+  images: StatusImage[]
+  /** Monitored images with a tag and a digest, running or not: what Snyk imported (see findDrift). */
+  imported: ImportedImage[]
+  /** Whether any image runs anywhere (else the store has nothing to show yet). */
+  running: boolean
+}
+
+/**
+ * Reads the store a chunk at a time and keeps only what the report needs: each record becomes a StatusImage
+ * (or nothing) right away, so memory and garbage collection hold the report, not every record of the store.
+ */
+function select(store: StateStore, options: StatusOptions): Selection {
+  const builder = new StatusImageBuilder(options.filters)
+  const selection: Selection = {images: [], imported: [], running: false}
+  store.visitImageSummaries({includeNotRunning: true}, (chunk) => {
+    for (const listing of chunk) {
+      if (listing.placements.length > 0) selection.running = true
+      if (isImportedImage(listing)) selection.imported.push({image: listing.image, submission: listing.submission!})
+      const image = builder.build(listing)
+      if (image !== undefined) selection.images.push(image)
+    }
+  })
+  selection.images.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  return selection
+}
+
+/** The state store at `statePath`, which must exist: status never creates one. */
+export function openExistingStore(statePath: string): StateStore {
+  if (!existsSync(statePath)) {
+    throw new ConfigError(`no state store at ${statePath}: nothing has been synced with it yet`, {code: 'STATE_STORE_MISSING', suggestions: ['run kubectl snyk-watch sync first (with the same --state, if you pass one)', 'or point --state at the store sync wrote']})
   }
-  return images
+  return openStateStore(statePath)
+}
+
+/** What the store says now: images, view, drift, gate and counts (no Snyk request). */
+export function readStatus(store: StateStore, options: StatusOptions, statePath: string): StatusResult {
+  return buildResult(select(store, options), options, statePath)
+}
+
+function buildResult(selection: Selection, options: StatusOptions, statePath: string, extra: {refresh?: StatusRefresh; sbom?: StatusSbomExport} = {}): StatusResult {
+  const {refresh, sbom} = extra
+  const {images} = selection
+  const drift = findDrift(images, selection.imported)
+  const gate = options.failOn === undefined ? undefined : evaluateGate(images, options.failOn)
+  const partial = refresh?.error !== undefined || (sbom !== undefined && sbom.failed.length > 0)
+  const result: StatusResult = {
+    schemaVersion: 1,
+    command: 'status',
+    outcome: gate?.tripped ? 'gate-tripped' : partial ? 'partial' : 'ok',
+    exitCode: gate?.tripped ? ExitCode.gateTripped : partial ? ExitCode.partialFailure : ExitCode.ok,
+    generatedAt: new Date().toISOString(),
+    statePath,
+    view: options.view,
+    counts: countImages(images, drift.length),
+    images,
+    drift,
+  }
+  if (!selection.running) result.message = `the state store ${statePath} has no running images yet: run kubectl snyk-watch sync first`
+  else if (images.length === 0) result.message = 'no image matches the filters'
+  if (options.view !== 'image') result.groups = groupImages(images, options.view)
+  if (gate) result.gate = gate
+  if (refresh) result.refresh = refresh
+  if (sbom) result.sbom = sbom
+  return result
 }
 
 export async function runStatus(options: StatusOptions, io: StatusIO): Promise<StatusResult> {
   const statePath = options.statePath ?? defaultStatePath(io.env)
-  if (!existsSync(statePath)) {
-    throw new ConfigError(`no state store at ${statePath}: nothing has been synced with it yet`, {code: 'STATE_STORE_MISSING', suggestions: ['run kubectl snyk-watch sync first (with the same --state, if you pass one)', 'or point --state at the store sync wrote']})
-  }
-  const store = openStateStore(statePath)
+  const store = openExistingStore(statePath)
   const needsSnyk = options.refresh || options.sbomDir !== undefined
-  let snyk: SnykDeps | undefined
+  if (!needsSnyk) {
+    try {
+      return readStatus(store, options, statePath)
+    } finally {
+      store.close()
+    }
+  }
   const controller = new AbortController()
   const signals = io.signals ?? process
   const stop = (name: string) => controller.abort(new Error(`interrupted by ${name}`))
-  if (needsSnyk) {
-    signals.on('SIGINT', stop)
-    signals.on('SIGTERM', stop)
+  signals.on('SIGINT', stop)
+  signals.on('SIGTERM', stop)
+  let snyk: SnykDeps | undefined
+  try {
     const signal = options.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]) : controller.signal
     const token = options.token!
     const orgId = options.org!
     // Loaded only when needed: offline status starts faster without undici and the limiter.
     const [{SnykClient}, {SubmissionCore}] = await Promise.all([import('../snyk/snyk-client.ts'), import('../submit/submission-core.ts')])
     snyk = {orgId, client: new SnykClient({token, apiBase: options.api}), core: new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})}
-  }
-  try {
-    let all = store.listImages({includeNotRunning: true})
-    let images = select(all, options)
+    let selection = select(store, options)
     let refresh: StatusRefresh | undefined
-    if (snyk && options.refresh) {
-      refresh = await refreshIssueCounts(store, images, snyk, io.projectPageLimit)
-      all = store.listImages({includeNotRunning: true})
-      images = select(all, options)
+    if (options.refresh) {
+      refresh = await refreshIssueCounts(store, selection.images, snyk, io.projectPageLimit)
+      selection = select(store, options)
     }
-    const sbom = snyk && options.sbomDir !== undefined ? await exportSboms(options.sbomDir, images, snyk) : undefined
-    const drift = findDrift(images, all)
-    const gate = options.failOn === undefined ? undefined : evaluateGate(images, options.failOn)
-    const partial = refresh?.error !== undefined || (sbom !== undefined && sbom.failed.length > 0)
-    const result: StatusResult = {
-      schemaVersion: 1,
-      command: 'status',
-      outcome: gate?.tripped ? 'gate-tripped' : partial ? 'partial' : 'ok',
-      exitCode: gate?.tripped ? ExitCode.gateTripped : partial ? ExitCode.partialFailure : ExitCode.ok,
-      generatedAt: new Date().toISOString(),
-      statePath,
-      view: options.view,
-      counts: countImages(images, drift.length),
-      images,
-      drift,
-    }
-    if (all.every((listing) => listing.placements.length === 0)) result.message = `the state store ${statePath} has no running images yet: run kubectl snyk-watch sync first`
-    else if (images.length === 0) result.message = 'no image matches the filters'
-    if (options.view !== 'image') result.groups = groupImages(images, options.view)
-    if (gate) result.gate = gate
-    if (refresh) result.refresh = refresh
-    if (sbom) result.sbom = sbom
-    return result
+    const sbom = options.sbomDir !== undefined ? await exportSboms(options.sbomDir, selection.images, snyk) : undefined
+    return buildResult(selection, options, statePath, {...(refresh ? {refresh} : {}), ...(sbom ? {sbom} : {})})
   } finally {
     if (snyk) {
       snyk.core.close()
       await snyk.client.close()
-      signals.off('SIGINT', stop)
-      signals.off('SIGTERM', stop)
     }
+    signals.off('SIGINT', stop)
+    signals.off('SIGTERM', stop)
     store.close()
   }
 }

@@ -59,7 +59,7 @@ export interface PausedEvent {
 export interface RateChangedEvent {
   readonly ratePerMinute: number
   readonly previousRatePerMinute: number
-  readonly reason: 'rate-limited' | 'recovering'
+  readonly reason: 'rate-limited' | 'recovering' | 'reconfigured'
 }
 
 export type RateGateEvents = {
@@ -75,7 +75,7 @@ export interface RateLimitedInput {
 }
 
 export class RateGate extends EventEmitter<RateGateEvents> {
-  readonly configuredRatePerMinute: number
+  #configured: number
   readonly minuteMs: number
   readonly #minRate: number
   readonly #margin: number
@@ -100,7 +100,7 @@ export class RateGate extends EventEmitter<RateGateEvents> {
   constructor(options: RateGateOptions) {
     super()
     if (!(options.ratePerMinute > 0) || !Number.isFinite(options.ratePerMinute)) throw new RangeError('rate must be a number > 0 (requests per minute)')
-    this.configuredRatePerMinute = options.ratePerMinute
+    this.#configured = options.ratePerMinute
     this.minuteMs = options.minuteMs ?? 60_000
     if (!(this.minuteMs > 0)) throw new RangeError('minuteMs must be > 0')
     this.#minRate = Math.min(options.ratePerMinute, options.minRatePerMinute ?? 1)
@@ -110,6 +110,20 @@ export class RateGate extends EventEmitter<RateGateEvents> {
     this.#clock = options.clock ?? systemClock
     this.#random = options.random ?? Math.random
     this.#rate = options.ratePerMinute
+  }
+
+  /** The rate asked for (--rate), requests per minute. */
+  get configuredRatePerMinute(): number {
+    return this.#configured
+  }
+
+  /** A new --rate (watch's SIGHUP): applies from the next slot; a rate lowered by 429s stays below it and recovers towards it. */
+  setConfiguredRate(ratePerMinute: number): void {
+    if (!(ratePerMinute > 0) || !Number.isFinite(ratePerMinute)) throw new RangeError('rate must be a number > 0 (requests per minute)')
+    const previous = this.#rate
+    this.#rate = this.#rate < this.#configured ? Math.min(this.#rate, ratePerMinute) : ratePerMinute
+    this.#configured = ratePerMinute
+    if (this.#rate !== previous) this.emit('rate-changed', {ratePerMinute: this.#rate, previousRatePerMinute: previous, reason: 'reconfigured'})
   }
 
   /** The current (possibly lowered) rate, requests per minute. */
@@ -213,11 +227,11 @@ export class RateGate extends EventEmitter<RateGateEvents> {
   }
 
   #maybeRecover(): void {
-    if (this.#rate >= this.configuredRatePerMinute) return
+    if (this.#rate >= this.#configured) return
     const now = this.#clock.now()
     if (now - this.#lastRateLimitAt < this.#recoverAfterMs || now - this.#lastRecoveryAt < this.#recoverAfterMs) return
     const previous = this.#rate
-    this.#rate = Math.min(this.configuredRatePerMinute, previous + this.configuredRatePerMinute * 0.1)
+    this.#rate = Math.min(this.#configured, previous + this.#configured * 0.1)
     this.#lastRecoveryAt = now
     this.emit('rate-changed', {ratePerMinute: this.#rate, previousRatePerMinute: previous, reason: 'recovering'})
   }

@@ -2,7 +2,7 @@
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {ConfigError, UsageError} from '../errors.ts'
-import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
+import {configFilePath, readConfigFile, resolveOptions, type OptionValue} from '../config/option-sources.ts'
 import {configFileKeys, syncOptionSpecs} from '../config/option-specs.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {TargetSelection} from '../kube/target.ts'
@@ -46,20 +46,21 @@ export function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv)
   return env.SNYK_TOKEN?.trim() || undefined
 }
 
-export function resolveSyncOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): SyncOptions {
-  const location = configFilePath(configFlag, env)
-  const o = resolveOptions(syncOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file', configFileKeys)
+/** What `sync` and `watch` share: targets, scope, Snyk and submission settings. */
+export type PipelineOptions = Omit<SyncOptions, 'resubmitAfterMs' | 'wait' | 'waitTimeoutMs' | 'timeoutMs' | 'dryRun'>
+
+/** Builds the shared options from resolved option values; `needsSnyk` false (--dry-run) skips the token and org. */
+export function pipelineOptionsOf(o: Record<string, OptionValue | undefined>, env: NodeJS.ProcessEnv, needsSnyk: boolean): PipelineOptions {
   const namespaces = (o.namespace as string[] | undefined) ?? []
   if (namespaces.length > 0 && o['all-namespaces'] === true) {
     throw new UsageError('--namespace and --all-namespaces cannot be used together', {code: 'USAGE', suggestions: ['pass -n NAMESPACE (repeatable) or -A']})
   }
-  const dryRun = o['dry-run'] === true
-  const token = dryRun ? undefined : readToken(o['token-file'] as string | undefined, env)
+  const token = needsSnyk ? readToken(o['token-file'] as string | undefined, env) : undefined
   const org = o.org as string | undefined
-  if (!dryRun && !token) {
-    throw new UsageError('no Snyk API token: set SNYK_TOKEN or pass --token-file PATH', {code: 'NO_TOKEN', suggestions: ['export SNYK_TOKEN=<your API token> (Snyk: Account settings > API token)', 'or try --dry-run to see the inventory without Snyk']})
+  if (needsSnyk && !token) {
+    throw new UsageError('no Snyk API token: set SNYK_TOKEN or pass --token-file PATH', {code: 'NO_TOKEN', suggestions: ['export SNYK_TOKEN=<your API token> (Snyk: Account settings > API token)', 'or try `sync --dry-run` to see the inventory without Snyk']})
   }
-  if (!dryRun && !org) {
+  if (needsSnyk && !org) {
     throw new UsageError('no Snyk organization: pass --org ORG_ID (or set SNYK_WATCH_ORG)', {code: 'NO_ORG', suggestions: ['find the org id in Snyk under Settings > General']})
   }
   const api = ((o.api as string | undefined) ?? defaultSnykApi).replace(/\/+$/, '')
@@ -80,12 +81,21 @@ export function resolveSyncOptions(flags: Record<string, unknown>, env: NodeJS.P
     concurrency: (o.concurrency as number | undefined) ?? 5,
     ratePerMinute: (o.rate as number | undefined) ?? 600,
     maxRetries: (o['max-retries'] as number | undefined) ?? 5,
+    statePath: o.state as string | undefined,
+    homeDir: env.HOME || homedir(),
+  }
+}
+
+export function resolveSyncOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): SyncOptions {
+  const location = configFilePath(configFlag, env)
+  const o = resolveOptions(syncOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file', configFileKeys)
+  const dryRun = o['dry-run'] === true
+  return {
+    ...pipelineOptionsOf(o, env, !dryRun),
     resubmitAfterMs: (o['resubmit-after'] as number | undefined) ?? 24 * 3600_000,
     wait: o.wait === true,
     waitTimeoutMs: (o['wait-timeout'] as number | undefined) ?? 10 * 60_000,
     timeoutMs: o.timeout as number | undefined,
-    statePath: o.state as string | undefined,
     dryRun,
-    homeDir: env.HOME || homedir(),
   }
 }

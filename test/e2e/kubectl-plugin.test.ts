@@ -38,5 +38,18 @@ describe('kubectl snyk-watch as a kubectl plugin', () => {
     const help = await kubectl(kubectlBinary, ['snyk-watch', '--help'], env)
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /\$ kubectl snyk-watch/)
+    assert.match(help.stdout, /watch\s+Keep every image running in your clusters monitored by Snyk/)
+    const watchHelp = await kubectl(kubectlBinary, ['snyk-watch', 'watch', '--help'], env)
+    assert.equal(watchHelp.code, 0, watchHelp.stderr)
+    assert.match(watchHelp.stdout, /--leader-elect/)
+    assert.match(watchHelp.stdout, /kill -HUP/)
+  })
+
+  it('watch: a user mistake is a clear error with a fix and exit 2, no stack trace', async () => {
+    const run = await kubectl(kubectlBinary, ['snyk-watch', 'watch', '--org', 'o'], {...env, SNYK_TOKEN: ''})
+    assert.equal(run.code, 2)
+    assert.match(run.stderr, /no Snyk API token/)
+    assert.match(run.stderr, /SNYK_TOKEN/)
+    assert.doesNotMatch(run.stderr, /\s+at .+\.(js|ts):\d+/)
   })
 })

@@ -259,4 +259,44 @@ describe('status on real clusters and the Snyk emulator', () => {
     assert.match(text, /drift: docker\.io\/library\/nginx:1\.27 runs at 2 digests/)
     assert.match(text, /but Snyk last imported/)
   })
+
+  it('FIPS: by name, overridden by the pods\' snyk-watch.io/fips annotation, counted, filtered; disagreeing pods make it not FIPS', async (t) => {
+    const snyk = await withSnykEmulator(t, {importJob: {pendingPolls: 1}})
+    const east = set.fixtures[0]!
+    await east.createNamespace('fips')
+    const pod = (name: string, image: string, fips?: 'true' | 'false' | 'TRUE') =>
+      east.createPod({namespace: 'fips', name, containers: [{name: 'c', image, digest: digestOf(image)}], ...(fips === undefined ? {} : {annotations: {'snyk-watch.io/fips': fips}})})
+    await pod('by-name', 'chainguard/nginx-fips:1.27')
+    await pod('by-annotation', 'acme/crypto:1.0', 'TRUE')
+    await pod('overridden', 'acme/legacy-fips:2.0', 'false')
+    await pod('shared-a', 'acme/shared:3.1', 'true')
+    await pod('shared-b', 'acme/shared:3.1', 'false')
+    await pod('lookalike', 'acme/fipster:1.0')
+    const state = await syncedStore(snyk)
+
+    const result = await status(state, {namespace: ['fips']})
+    const fipsOf = (name: string) => {
+      const image = result.images.find((i) => i.image === name)
+      assert.ok(image, name)
+      return [image.fips, image.fipsSource]
+    }
+    assert.deepEqual(fipsOf('docker.io/chainguard/nginx-fips:1.27'), [true, 'name'])
+    assert.deepEqual(fipsOf('docker.io/acme/crypto:1.0'), [true, 'annotation'])
+    assert.deepEqual(fipsOf('docker.io/acme/legacy-fips:2.0'), [false, 'annotation'])
+    assert.deepEqual(fipsOf('docker.io/acme/shared:3.1'), [false, 'conflicting-annotations'])
+    assert.deepEqual(fipsOf('docker.io/acme/fipster:1.0'), [false, 'name'])
+    assert.equal(result.counts.fips, 2)
+    const text = renderStatus(result, 160)
+    assert.match(text, /│ FIPS │/)
+    assert.match(text, /2 FIPS/)
+    assert.match(text, /pods running this image disagree on snyk-watch\.io\/fips \(counted as not FIPS\): docker\.io\/acme\/shared:3\.1/)
+
+    const everywhere = await status(state)
+    assert.equal(everywhere.counts.fips, 2, 'nothing else that runs is FIPS')
+    assert.deepEqual((await status(state, {fips: true})).images.map((i) => i.image), ['docker.io/acme/crypto:1.0', 'docker.io/chainguard/nginx-fips:1.27'])
+    const others = await status(state, {fips: false})
+    assert.equal(others.images.length, everywhere.images.length - 2)
+    assert.ok(others.images.every((i) => !i.fips))
+    assert.equal((await status(state, {by: 'namespace'})).groups?.find((g) => g.namespace === 'fips')?.fips, 2)
+  })
 })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
+import {UsageError} from '../../../src/errors.ts'
 import {renderStatus} from '../../../src/render/status-table.ts'
 import type {StatusFilters} from '../../../src/status/status-options.ts'
 import {resolveStatusOptions} from '../../../src/status/status-options.ts'
@@ -77,6 +78,34 @@ describe('status report', () => {
     assert.deepEqual(findDrift(images([nginx]), [nginx]), [])
   })
 
+  it('classifies FIPS by name and by the pods\' annotation, counts it, filters on it and shows it', () => {
+    const fipsNamed = listing('chainguard/nginx-fips', '1.27', 'sha256:eeee', [placement('east', 'shop', 'Deployment/edge')])
+    const annotated = listing('acme/crypto', '1.0', 'sha256:ffff', [{...placement('east', 'shop', 'Deployment/crypto'), fipsAnnotation: true}, placement('west', 'shop', 'Deployment/crypto')])
+    const conflicting = listing('acme/shared', '3', 'sha256:abab', [{...placement('east', 'a', 'Deployment/x'), fipsAnnotation: true}, {...placement('west', 'b', 'Deployment/y'), fipsAnnotation: false}])
+    const all = images([nginx, fipsNamed, annotated, conflicting])
+    assert.deepEqual(all.map((i) => [i.repository, i.fips, i.fipsSource]), [
+      ['library/nginx', false, 'name'],
+      ['chainguard/nginx-fips', true, 'name'],
+      ['acme/crypto', true, 'annotation'],
+      ['acme/shared', false, 'conflicting-annotations'],
+    ])
+    // The annotation is the image's: it counts even when the filters leave out the annotated pod.
+    assert.equal(images([annotated], {...noFilters, contexts: ['west']})[0]?.fips, true)
+    assert.deepEqual(images([nginx, fipsNamed, annotated], {...noFilters, fips: true}).map((i) => i.repository), ['chainguard/nginx-fips', 'acme/crypto'])
+    assert.deepEqual(images([nginx, fipsNamed, annotated], {...noFilters, fips: false}).map((i) => i.repository), ['library/nginx'])
+    assert.equal(countImages(all, 0).fips, 2)
+    assert.deepEqual(groupImages(all, 'cluster').map((g) => [g.cluster, g.fips]), [['east', 2], ['west', 1]])
+
+    const result: StatusResult = {schemaVersion: 1, command: 'status', outcome: 'ok', exitCode: 0, generatedAt: '', statePath: '/s', view: 'image', counts: countImages(all, 0), images: all, drift: []}
+    const text = renderStatus(result, 160)
+    assert.match(text, /│ FIPS │/)
+    assert.match(text, /nginx-fips\s+│ 1\.27\s+│ eeee\s+│ yes {2}│/)
+    assert.match(text, /, 2 FIPS,/)
+    assert.match(text, /pods running this image disagree on snyk-watch\.io\/fips \(counted as not FIPS\): docker\.io\/acme\/shared:3/)
+    assert.match(renderStatus(result, 200, true), /│ yes\s+│[^\n]*\n[^\n]*│ \(annotation\)\s+│/, 'wide says what decided it')
+    assert.doesNotMatch(renderStatus(result, 60), /FIPS │/, 'a narrow table leaves the FIPS column out (the summary still counts them)')
+  })
+
   it('renders tables that fit the width, without colour', () => {
     const all = images([nginx, redis, api])
     const result: StatusResult = {schemaVersion: 1, command: 'status', outcome: 'ok', exitCode: 0, generatedAt: '', statePath: '/s', view: 'image', counts: countImages(all, 0), images: all, drift: []}
@@ -100,5 +129,33 @@ describe('status options', () => {
     assert.throws(() => resolveStatusOptions({'fail-on': 'severe'}, {HOME: '/nowhere'}, undefined), /--fail-on must be one of critical, high, medium, low/)
     assert.throws(() => resolveStatusOptions({refresh: true}, {HOME: '/nowhere'}, undefined), /needs an API token/)
     assert.throws(() => resolveStatusOptions({refresh: true}, {HOME: '/nowhere', SNYK_TOKEN: 't'}, undefined), /needs the Snyk organization/)
+  })
+
+  it('--fips and --no-fips filter; without either, both', () => {
+    const env = {HOME: '/nowhere'}
+    assert.equal(resolveStatusOptions({fips: true}, env, undefined).filters.fips, true)
+    assert.equal(resolveStatusOptions({fips: false}, env, undefined).filters.fips, false)
+    assert.equal(resolveStatusOptions({}, {...env, SNYK_WATCH_FIPS: 'false'}, undefined).filters.fips, false)
+    assert.equal('fips' in resolveStatusOptions({}, env, undefined).filters, false)
+  })
+
+  it('--watch: every 1s by default; --fail-on, --refresh and --sbom on the command line are usage errors, from the environment they are left out', () => {
+    const env = {HOME: '/nowhere'}
+    const watch = resolveStatusOptions({watch: true}, env, undefined)
+    assert.equal(watch.watch, true)
+    assert.equal(watch.intervalMs, 1000)
+    assert.equal(resolveStatusOptions({watch: true, interval: '250ms'}, env, undefined).intervalMs, 250)
+    assert.throws(() => resolveStatusOptions({watch: true, interval: '10ms'}, env, undefined), /--interval must be a duration in the allowed range/)
+    for (const flags of [{'fail-on': 'high'}, {refresh: true}, {sbom: '/tmp/sboms'}]) {
+      assert.throws(() => resolveStatusOptions({watch: true, ...flags}, {...env, SNYK_TOKEN: 't'}, undefined), (error: unknown) => {
+        assert.ok(error instanceof UsageError)
+        assert.equal(error.exitCode, 2)
+        assert.match(error.message, new RegExp(`--watch cannot be used with --${Object.keys(flags)[0]}`))
+        return true
+      })
+    }
+    const fromEnv = resolveStatusOptions({watch: true}, {...env, SNYK_WATCH_FAIL_ON: 'high', SNYK_WATCH_REFRESH: 'true', SNYK_WATCH_SBOM: '/tmp/sboms'}, undefined)
+    assert.deepEqual([fromEnv.failOn, fromEnv.refresh, fromEnv.sbomDir], [undefined, false, undefined])
+    assert.equal(resolveStatusOptions({}, {...env, SNYK_WATCH_FAIL_ON: 'high'}, undefined).failOn, 'high', 'without --watch they apply')
   })
 })

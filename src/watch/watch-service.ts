@@ -1,0 +1,542 @@
+// The `watch` pipeline: the same stages as `sync` (image extraction, the state store's claims, the
+// integration map, the submission core) fed by a list+watch stream per target instead of one list.
+//
+// - Every target is followed independently (src/kube/pod-watcher.ts): a failing target is retried there
+//   and never stops the others.
+// - Observations reach the store as they arrive, so nothing found is lost even on `kill -9`; only a key that
+//   starts running (zero containers to some) is considered for submission, and an update that changes
+//   nothing the store records touches neither the store nor the queue (churn-free).
+// - A key is submitted when the store's claim grants it (not submitted within --resubmit-after, not held by
+//   another run). Keys that are not due yet are remembered with the time they become due and reconsidered
+//   by a sweep: periodic resubmission, retries of failures, claims of runs that died.
+// - A container whose running digest is not known yet (not started) is given `pendingGraceMs` to start:
+//   the key with the digest is what runs, and submitting the tag first would import it twice.
+// - Only the leader submits; a standby follows the streams and records what it sees, so that it can take
+//   over with an up-to-date picture.
+// - stop(): the streams stop, nothing new is sent, in-flight imports may finish until the deadline, and the
+//   queue is persisted in the store (state `queued`, no claim) for the next start to resume.
+import {hostname} from 'node:os'
+import {imageKeyOf} from '../images/image-key.ts'
+import {formatImageRef} from '../images/image-reference.ts'
+import type {IntegrationMap} from '../images/integration-map.ts'
+import {imagesOfPod, type PodRecord} from '../images/pod-images.ts'
+import {KubeApiClient} from '../kube/kube-api-client.ts'
+import {followTargetPods, type FollowOptions} from '../kube/pod-watcher.ts'
+import type {PodScope} from '../kube/pod-scope.ts'
+import type {Target} from '../kube/target.ts'
+import type {ImageObservation, ImageRef} from '../models/image.ts'
+import type {StateStore} from '../state/state-store.ts'
+import type {ImageSubmitter} from '../sync/sync-service.ts'
+import {podImageSet, RunningImages, type PodImageSet} from './running-images.ts'
+
+/** The logger calls the service makes (pino's signature). */
+export interface WatchLogger {
+  debug(fields: object, message: string): void
+  info(fields: object, message: string): void
+  warn(fields: object, message: string): void
+  error(fields: object, message: string): void
+}
+
+/** What the service reports to the metrics (src/observe/metrics.ts implements it). */
+export interface WatchMetricsSink {
+  imageDiscovered(): void
+  submission(result: 'submitted' | 'monitored' | 'failed' | 'skipped'): void
+  setQueueDepth(depth: number): void
+  setInFlight(count: number): void
+  watchRestarted(target: string): void
+  targetSynced(target: string, synced: boolean): void
+  setRunningContainers(counts: Map<string, number>): void
+}
+
+export interface WatchServiceOptions {
+  targets: Target[]
+  scope: PodScope
+  store: StateStore
+  submitter: ImageSubmitter
+  logger: WatchLogger
+  metrics?: WatchMetricsSink
+  clock?: () => number
+  /** Cancels everything in flight (the shutdown deadline, a second Ctrl+C, a fatal error). */
+  signal: AbortSignal
+  resubmitAfterMs: number
+  /** A failed or skipped image is tried again after this long. */
+  retryAfterMs: number
+  /** How long a claim holds without renewal; renewed every third of it while this process runs. */
+  leaseMs: number
+  /** Imports in flight at once. */
+  concurrency: number
+  /** How long a container without a known running digest may take to start before its tag is submitted. */
+  pendingGraceMs: number
+  /** Wait for each import job in the background and record its Snyk projects (for `status`). */
+  waitForJobs: boolean
+  /** How often due keys are reconsidered. */
+  sweepMs?: number
+  follow?: Omit<FollowOptions, 'signal'>
+  createClient?: (target: Target) => KubeApiClient
+}
+
+export interface WatchStopResult {
+  /** Keys still queued, stored for the next start. */
+  persisted: number
+  /** In-flight imports cut off by the deadline (given back to the queue). */
+  cutOff: number
+}
+
+interface TargetState {
+  target: Target
+  synced: boolean
+  /** The (re)list in progress: pods and their observations, until `listed`. */
+  listing?: {pods: Map<string, PodImageSet>; observations: ImageObservation[]; images: Map<string, ImageRef>} | undefined
+}
+
+const podId = (pod: {namespace: string; name: string}): string => `${pod.namespace}/${pod.name}`
+
+export class WatchService {
+  readonly runId: string
+  readonly running: RunningImages
+  readonly #o: WatchServiceOptions
+  readonly #clock: () => number
+  readonly #targets: Map<string, TargetState>
+  /** Claimed by this run, not sent yet; insertion order is the order they are sent. */
+  readonly #queue = new Map<string, ImageRef>()
+  readonly #inFlight = new Map<string, Promise<void>>()
+  readonly #jobs = new Set<Promise<void>>()
+  /** Keys not due yet: when to consider them again. */
+  readonly #due = new Map<string, number>()
+  /** Images known only from the persisted queue of an earlier run (not running now). */
+  readonly #resumed = new Map<string, ImageRef>()
+  #scope: PodScope
+  #streams = new AbortController()
+  #followers: Array<Promise<void>> = []
+  #leading = false
+  #stopping = false
+  #integrations: IntegrationMap | undefined
+  #loadingIntegrations: Promise<void> | undefined
+  #timers: NodeJS.Timeout[] = []
+  #metricsDirty = true
+  #fatal: unknown
+  readonly #failed: Promise<never>
+  #fail!: (error: unknown) => void
+
+  constructor(options: WatchServiceOptions) {
+    this.#o = options
+    this.#clock = options.clock ?? Date.now
+    this.#scope = options.scope
+    this.running = new RunningImages(this.#clock)
+    this.#targets = new Map(options.targets.map((target) => [target.id, {target, synced: false}]))
+    this.runId = options.store.beginRun('watch')
+    this.#failed = new Promise<never>((_, reject) => (this.#fail = reject))
+    this.#failed.catch(() => {})
+  }
+
+  /** Rejects when the service cannot go on (the Snyk token was rejected). */
+  get failed(): Promise<never> {
+    return this.#failed
+  }
+
+  get leading(): boolean {
+    return this.#leading
+  }
+
+  get queueDepth(): number {
+    return this.#queue.size
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size
+  }
+
+  /** Ready once every target has completed its first list. */
+  readiness(): {ok: boolean; reason?: string} {
+    const waiting = [...this.#targets.values()].filter((state) => !state.synced).map((state) => state.target.name)
+    if (this.#fatal) return {ok: false, reason: 'stopped after a fatal error'}
+    return waiting.length === 0 ? {ok: true} : {ok: false, reason: `waiting for the first list of ${waiting.join(', ')}`}
+  }
+
+  /** Starts following every target, the sweep and the claim heartbeat. */
+  start(): void {
+    this.#resumeEarlierWork()
+    this.#startStreams()
+    const sweepMs = this.#o.sweepMs ?? 5_000
+    this.#timers.push(setInterval(() => this.#sweep(), sweepMs))
+    this.#timers.push(setInterval(() => this.#o.store.extendClaims(this.runId, this.#o.leaseMs), Math.max(1_000, Math.floor(this.#o.leaseMs / 3))))
+    this.#timers.push(setInterval(() => this.#publishRunning(), 5_000))
+    for (const timer of this.#timers) timer.unref()
+  }
+
+  /** Leadership changed (always true without --leader-elect): only the leader submits. */
+  setLeading(leading: boolean): void {
+    if (this.#leading === leading) return
+    this.#leading = leading
+    if (leading) {
+      this.#o.logger.info({runId: this.runId}, 'leading: submitting images')
+      // The org's integrations are read at once: a token Snyk refuses stops the command now, not at the
+      // first new image.
+      if (!this.#integrations) this.#loadIntegrations()
+      // Everything running or resumed is reconsidered: the store's claims say what is already done.
+      for (const key of [...this.running.keys(), ...this.#resumed.keys()]) this.#consider(key)
+      this.#pump()
+    } else {
+      this.#o.logger.info({runId: this.runId}, 'standing by: another replica submits')
+      // Give back what was claimed and not sent; in-flight imports finish and are recorded.
+      const keys = [...this.#queue.keys()]
+      this.#queue.clear()
+      for (const key of keys) this.#o.store.release(key, this.runId)
+      this.#o.metrics?.setQueueDepth(0)
+    }
+  }
+
+  /** SIGHUP: new filters restart the streams (a relist, nothing resubmitted); new integrations reconsider skipped images. */
+  reconfigure(change: {scope?: PodScope; integrations?: IntegrationMap}): void {
+    if (change.integrations) {
+      this.#integrations = change.integrations
+      // Skipped images may have an integration now.
+      for (const key of this.running.keys()) if (this.#due.has(key)) this.#due.set(key, 0)
+    }
+    if (change.scope && JSON.stringify(change.scope) !== JSON.stringify(this.#scope)) {
+      this.#scope = change.scope
+      this.#streams.abort()
+      const previous = this.#followers
+      this.#followers = []
+      void Promise.allSettled(previous).then(() => {
+        if (!this.#stopping) this.#startStreams()
+      })
+    }
+    this.#sweep()
+  }
+
+  /**
+   * Graceful stop: streams stop, nothing new is sent, in-flight imports may finish until `deadlineMs`
+   * (then `abortInFlight` is called to cut them off), and what is still queued is persisted.
+   */
+  async stop(deadlineMs: number, abortInFlight: () => void): Promise<WatchStopResult> {
+    this.#stopping = true
+    for (const timer of this.#timers) clearInterval(timer)
+    this.#streams.abort()
+    await Promise.allSettled(this.#followers)
+    let cutOff = 0
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)))
+      const finished = await Promise.race([Promise.allSettled([...this.#inFlight.values()]).then(() => 'done' as const), deadline])
+      clearTimeout(timer)
+      if (finished === 'deadline') {
+        cutOff = this.#inFlight.size
+        abortInFlight()
+        await Promise.allSettled([...this.#inFlight.values()])
+      }
+    }
+    if (this.#jobs.size > 0) {
+      abortInFlight()
+      await Promise.allSettled([...this.#jobs])
+    }
+    return {persisted: this.persistQueue(), cutOff}
+  }
+
+  /** Stores the queue for the next start and ends the run (also on the way out of a second Ctrl+C). */
+  persistQueue(): number {
+    const keys = [...this.#queue.keys()]
+    this.#queue.clear()
+    let persisted = 0
+    try {
+      persisted = this.#o.store.persistQueue(keys, this.runId)
+      this.#o.store.releaseAll(this.runId)
+      this.#o.store.finishRun(this.runId, this.#fatal ? 'failed' : 'succeeded', {persisted})
+    } catch (error) {
+      this.#o.logger.error({error: messageOf(error)}, 'could not persist the queue')
+    }
+    return persisted
+  }
+
+  // ---- streams ----
+
+  #startStreams(): void {
+    this.#streams = new AbortController()
+    const signal = AbortSignal.any([this.#streams.signal, this.#o.signal])
+    this.#followers = [...this.#targets.values()].map((state) => this.#follow(state, signal))
+  }
+
+  async #follow(state: TargetState, signal: AbortSignal): Promise<void> {
+    const {target} = state
+    const client = this.#o.createClient?.(target) ?? new KubeApiClient(target)
+    const location = {target: target.id, cluster: target.name}
+    try {
+      await followTargetPods(
+        client,
+        this.#scope,
+        {
+          listStarted: () => {
+            state.listing = {pods: new Map(), observations: [], images: new Map()}
+          },
+          listPage: (pods) => {
+            const listing = state.listing
+            if (!listing) return
+            for (const pod of pods) {
+              const observations = this.#observe(pod, location)
+              listing.pods.set(podId(pod), podImageSet(observations))
+              for (const observation of observations) {
+                listing.observations.push(observation)
+                listing.images.set(imageKeyOf(observation), observation.image)
+              }
+            }
+          },
+          listed: (info) => {
+            const listing = state.listing
+            state.listing = undefined
+            if (!listing) return
+            const recorded = this.#o.store.recordObservations(this.runId, target.id, listing.observations)
+            this.#recorded(recorded, target)
+            const started = this.running.replaceTarget(target.id, listing.pods, listing.images)
+            this.#metricsDirty = true
+            for (const warning of info.warnings) this.#o.logger.warn({target: target.name}, warning)
+            this.#o.logger.info({target: target.name, pods: info.podCount, images: started.length, relist: info.relist}, info.relist ? 'relisted' : 'listed')
+            if (!state.synced) {
+              state.synced = true
+              this.#o.metrics?.targetSynced(target.name, true)
+            }
+            for (const key of started) this.#consider(key)
+            this.#pump()
+          },
+          upserted: (pod) => {
+            const observations = this.#observe(pod, location)
+            const set = podImageSet(observations)
+            const id = podId(pod)
+            if (this.running.unchanged(target.id, id, set.signature)) return
+            const images = new Map(observations.map((o, index) => [set.keys[index]!, o.image]))
+            const recorded = this.#o.store.recordObservations(this.runId, target.id, observations, {mode: 'merge'})
+            this.#recorded(recorded, target)
+            const started = this.running.setPod(target.id, id, set, images)
+            this.#metricsDirty = true
+            for (const key of started) this.#consider(key)
+            this.#pump()
+          },
+          deleted: (pod) => {
+            if (!this.running.deletePod(target.id, podId(pod))) return
+            this.#o.store.forgetPod(target.id, pod.namespace, pod.name)
+            this.#metricsDirty = true
+          },
+          restarting: (info) => {
+            this.#o.metrics?.watchRestarted(target.name)
+            this.#o.logger.warn({target: target.name, reason: info.reason, attempt: info.attempt, retryInMs: Math.round(info.delayMs), relist: info.relist}, 'watch interrupted; reconnecting')
+          },
+        },
+        {...this.#o.follow, signal},
+      )
+    } catch (error) {
+      if (!signal.aborted) this.#o.logger.error({target: target.name, error: messageOf(error)}, 'following the target stopped')
+    } finally {
+      await client.close()
+    }
+  }
+
+  #observe(pod: PodRecord, location: {target: string; cluster: string}): ImageObservation[] {
+    const found = imagesOfPod(pod, location)
+    for (const problem of found.problems) this.#o.logger.debug({target: location.cluster, namespace: problem.namespace, pod: problem.pod, container: problem.container}, problem.message)
+    return found.observations
+  }
+
+  #recorded(recorded: {newImageKeys: string[]; drift: Array<{tag: string; previousDigest: string; digest: string}>}, target: Target): void {
+    for (let i = 0; i < recorded.newImageKeys.length; i++) this.#o.metrics?.imageDiscovered()
+    for (const event of recorded.drift) {
+      this.#o.logger.warn({target: target.name, tag: event.tag, previousDigest: event.previousDigest, digest: event.digest}, 'drift: the tag runs a new digest')
+    }
+  }
+
+  // ---- deciding what to submit ----
+
+  /** Earlier runs' work: a persisted queue, and claims of runs on this host whose process is gone. */
+  #resumeEarlierWork(): void {
+    const host = hostname()
+    const released = new Set<string>()
+    for (const work of this.#o.store.pendingWork()) {
+      const claim = work.claim
+      if (claim && !claim.expired && claim.runId !== this.runId && !released.has(claim.runId)) {
+        const run = this.#o.store.getRun(claim.runId)
+        if (run && (run.finishedAt !== undefined || (run.host === host && !processAlive(run.pid)))) {
+          this.#o.store.releaseAll(claim.runId)
+          if (run.finishedAt === undefined) this.#o.store.finishRun(claim.runId, 'failed', {})
+          released.add(claim.runId)
+        }
+      }
+      this.#resumed.set(work.key, work.image)
+    }
+    if (this.#resumed.size > 0) this.#o.logger.info({images: this.#resumed.size}, 'resuming images an earlier run found and did not submit')
+  }
+
+  #imageOf(key: string): ImageRef | undefined {
+    return this.running.get(key)?.image ?? this.#resumed.get(key)
+  }
+
+  #consider(key: string): void {
+    if (!this.#leading || this.#stopping || this.#queue.has(key) || this.#inFlight.has(key)) return
+    const running = this.running.get(key)
+    const image = this.#imageOf(key)
+    if (!image) {
+      this.#due.delete(key)
+      return
+    }
+    const now = this.#clock()
+    if (running && !running.hasDigest && now < running.since + this.#o.pendingGraceMs) {
+      this.#due.set(key, running.since + this.#o.pendingGraceMs)
+      return
+    }
+    const claim = this.#o.store.claim(key, {runId: this.runId, resubmitAfterMs: this.#o.resubmitAfterMs, leaseMs: this.#o.leaseMs, retryAfterMs: this.#o.retryAfterMs})
+    if (claim.claimed) {
+      this.#due.delete(key)
+      this.#resumed.delete(key)
+      this.#queue.set(key, image)
+      this.#o.metrics?.setQueueDepth(this.#queue.size)
+      return
+    }
+    switch (claim.reason) {
+      case 'recent':
+        this.#due.set(key, claim.resubmitAt)
+        break
+      case 'in-flight':
+        this.#due.set(key, claim.expiresAt + 1)
+        break
+      default:
+        this.#due.set(key, claim.at + this.#o.retryAfterMs)
+    }
+    this.#resumed.delete(key)
+  }
+
+  #sweep(): void {
+    if (!this.#leading || this.#stopping) return
+    const now = this.#clock()
+    for (const [key, at] of this.#due) {
+      if (at > now) continue
+      this.#due.delete(key)
+      if (this.running.get(key) || this.#resumed.has(key)) this.#consider(key)
+    }
+    this.#pump()
+  }
+
+  #publishRunning(): void {
+    if (!this.#metricsDirty || !this.#o.metrics) return
+    this.#metricsDirty = false
+    this.#o.metrics.setRunningContainers(this.running.containerCounts())
+  }
+
+  // ---- submitting ----
+
+  #pump(): void {
+    if (!this.#leading || this.#stopping || this.#fatal || this.#queue.size === 0) return
+    if (!this.#integrations) {
+      this.#loadIntegrations()
+      return
+    }
+    while (this.#inFlight.size < this.#o.concurrency && this.#queue.size > 0) {
+      const [key, image] = this.#queue.entries().next().value as [string, ImageRef]
+      this.#queue.delete(key)
+      const work = this.#submit(key, image).finally(() => {
+        this.#inFlight.delete(key)
+        this.#o.metrics?.setInFlight(this.#inFlight.size)
+        this.#pump()
+      })
+      this.#inFlight.set(key, work)
+    }
+    this.#o.metrics?.setQueueDepth(this.#queue.size)
+    this.#o.metrics?.setInFlight(this.#inFlight.size)
+  }
+
+  #loadIntegrations(): void {
+    if (this.#loadingIntegrations) return
+    this.#loadingIntegrations = this.#o.submitter
+      .integrationMap()
+      .then((map) => {
+        this.#integrations = map
+      })
+      .catch((error: unknown) => {
+        if (this.#o.signal.aborted) return
+        const described = this.#o.submitter.classify(error)
+        if (described.fatal) return this.#fatalError(error)
+        this.#o.logger.warn({error: described.message}, 'could not read the org\'s integrations; trying again in 30 s')
+        return new Promise<void>((resolve) => setTimeout(resolve, 30_000).unref())
+      })
+      .finally(() => {
+        this.#loadingIntegrations = undefined
+        this.#pump()
+      })
+  }
+
+  async #submit(key: string, image: ImageRef): Promise<void> {
+    const {store, submitter, logger} = this.#o
+    const reference = formatImageRef(image)
+    const plan = this.#integrations!.planImport(image)
+    if (plan.outcome === 'skip') {
+      store.recordSkipped(key, this.runId, {reason: plan.reason, fix: plan.fix})
+      this.#due.set(key, this.#clock() + this.#o.retryAfterMs)
+      this.#o.metrics?.submission('skipped')
+      logger.info({audit: true, image: reference, key, result: 'skipped', reason: plan.reason}, `skipped ${reference}: ${plan.reason}`)
+      return
+    }
+    if (!store.markSubmitting(key, this.runId, {leaseMs: this.#o.leaseMs})) {
+      logger.debug({image: reference}, 'claim lost to another run; not sending')
+      return
+    }
+    try {
+      const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, this.#o.signal)
+      store.recordSubmitted(key, this.runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl})
+      this.#due.set(key, this.#clock() + this.#o.resubmitAfterMs)
+      this.#o.metrics?.submission('submitted')
+      logger.info({audit: true, image: reference, key, target: plan.targetName, integration: plan.integrationType, result: 'submitted', job: jobUrl}, `submitted ${reference}`)
+      if (this.#o.waitForJobs) this.#followJob(key, reference, jobUrl)
+    } catch (error) {
+      if (this.#o.signal.aborted) {
+        if (store.getSubmission(key)?.state !== 'submitted') store.release(key, this.runId)
+        this.#queue.set(key, image)
+        return
+      }
+      const described = submitter.classify(error)
+      if (described.fatal) {
+        store.release(key, this.runId)
+        this.#queue.set(key, image)
+        this.#fatalError(error)
+        return
+      }
+      store.recordFailed(key, this.runId, {error: described.message, retryable: described.retryable})
+      this.#due.set(key, this.#clock() + this.#o.retryAfterMs)
+      this.#o.metrics?.submission('failed')
+      logger.warn({audit: true, image: reference, key, target: plan.targetName, result: 'failed', error: described.message}, `failed to submit ${reference}: ${described.message}`)
+    }
+  }
+
+  #followJob(key: string, reference: string, jobUrl: string): void {
+    const job = this.#o.submitter
+      .waitForJob(jobUrl, this.#o.signal)
+      .then((outcome) => {
+        if (outcome.status === 'complete') {
+          this.#o.store.recordMonitored(key, {projects: outcome.projects})
+          this.#o.metrics?.submission('monitored')
+          this.#o.logger.info({audit: true, image: reference, key, result: 'monitored', projects: outcome.projects.map((p) => p.id)}, `monitored ${reference}`)
+        } else {
+          this.#o.logger.warn({image: reference, key, job: jobUrl, error: outcome.error}, `import of ${reference}: ${outcome.error}`)
+        }
+      })
+      .catch((error: unknown) => {
+        if (!this.#o.signal.aborted) this.#o.logger.warn({image: reference, job: jobUrl, error: messageOf(error)}, `could not follow the import job of ${reference}`)
+      })
+      .finally(() => this.#jobs.delete(job))
+    this.#jobs.add(job)
+  }
+
+  #fatalError(error: unknown): void {
+    if (this.#fatal) return
+    this.#fatal = error
+    this.#fail(error)
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
