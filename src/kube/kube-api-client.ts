@@ -4,6 +4,7 @@
 // from each page instead of building typed objects for whole pods.
 import type {Readable} from 'node:stream'
 import {Agent, request, type Dispatcher} from 'undici'
+import {httpsOptionsOf} from './credentials.ts'
 import type {Target} from './target.ts'
 
 export type KubeFailureKind = 'unreachable' | 'unauthorized' | 'forbidden' | 'expired' | 'not-found' | 'conflict' | 'server'
@@ -49,24 +50,21 @@ export class KubeApiClient {
   }
 
   private async connection(): Promise<{dispatcher: Dispatcher; headers: Record<string, string>}> {
-    const options: {ca?: unknown; cert?: unknown; key?: unknown; rejectUnauthorized?: boolean; servername?: string; headers?: Record<string, string>} = {}
-    // Exec plugins and token files are refreshed by the authenticators on each call.
-    await this.target.config.applyToHTTPSOptions(options as never)
+    // Token files and exec plugins are read again on each call (rotation); the TLS material makes the agent once.
+    const options = await httpsOptionsOf(this.target.config)
     if (!this.dispatcher) {
       this.dispatcher = new Agent({
         connect: {
-          ...(options.ca ? {ca: options.ca as string} : {}),
-          ...(options.cert ? {cert: options.cert as string} : {}),
-          ...(options.key ? {key: options.key as string} : {}),
+          ...(options.ca ? {ca: options.ca} : {}),
+          ...(options.cert ? {cert: options.cert} : {}),
+          ...(options.key ? {key: options.key} : {}),
           ...(options.rejectUnauthorized === false ? {rejectUnauthorized: false} : {}),
           ...(options.servername ? {servername: options.servername} : {}),
         },
         connectTimeout: 10_000,
       })
     }
-    const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = String(value)
-    return {dispatcher: this.dispatcher, headers}
+    return {dispatcher: this.dispatcher, headers: options.headers}
   }
 
   /** GET a path and parse the JSON answer. Errors become KubeRequestError with a message for people. */

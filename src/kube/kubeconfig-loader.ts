@@ -1,16 +1,16 @@
-// Loads kubeconfigs the way kubectl does. @kubernetes/client-node's loadFromDefault takes
+// Loads kubeconfigs the way kubectl does (into our own model, src/kube/kubeconfig.ts). @kubernetes/client-node's loadFromDefault takes
 // current-context from the last KUBECONFIG file and throws on duplicate names; kubectl merges the list
 // with the first file winning for every name and for current-context, and ignores missing files.
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {KubeConfig, type Cluster, type Context, type User} from '@kubernetes/client-node'
 import {ConfigError} from '../errors.ts'
+import {Kubeconfig, readKubeconfigFile, type KubeCluster, type KubeContext, type KubeUser} from './kubeconfig.ts'
 
 /** One kubeconfig as the user named it: a file, the merged KUBECONFIG list, or the pod's service account. */
 export interface KubeconfigSource {
   /** A file path, `$KUBECONFIG` for a merged list, or `in-cluster`. */
   label: string
-  config: KubeConfig
+  config: Kubeconfig
 }
 
 export interface KubeconfigLoadOptions {
@@ -24,10 +24,9 @@ export interface KubeconfigLoadOptions {
 
 const defaultServiceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount'
 
-function loadFile(file: string): KubeConfig {
-  const config = new KubeConfig()
+function loadFile(file: string): Kubeconfig {
   try {
-    config.loadFromFile(file)
+    return readKubeconfigFile(file)
   } catch (error) {
     throw new ConfigError(`cannot read kubeconfig ${file}: ${error instanceof Error ? error.message : String(error)}`, {
       code: 'KUBECONFIG_INVALID',
@@ -35,14 +34,13 @@ function loadFile(file: string): KubeConfig {
       cause: error,
     })
   }
-  return config
 }
 
 /** Merges kubeconfigs like kubectl: the first occurrence of each name wins, and the first non-empty current-context. */
-export function mergeKubeconfigs(configs: KubeConfig[]): KubeConfig {
-  const clusters = new Map<string, Cluster>()
-  const users = new Map<string, User>()
-  const contexts = new Map<string, Context>()
+export function mergeKubeconfigs(configs: Kubeconfig[]): Kubeconfig {
+  const clusters = new Map<string, KubeCluster>()
+  const users = new Map<string, KubeUser>()
+  const contexts = new Map<string, KubeContext>()
   let currentContext = ''
   for (const config of configs) {
     for (const cluster of config.getClusters()) if (!clusters.has(cluster.name)) clusters.set(cluster.name, cluster)
@@ -50,27 +48,24 @@ export function mergeKubeconfigs(configs: KubeConfig[]): KubeConfig {
     for (const context of config.getContexts()) if (!contexts.has(context.name)) contexts.set(context.name, context)
     if (!currentContext && config.getCurrentContext()) currentContext = config.getCurrentContext()
   }
-  const merged = new KubeConfig()
-  merged.loadFromOptions({clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext})
-  return merged
+  return new Kubeconfig({clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext})
 }
 
 /**
  * The pod's service account, as client-go's rest.InClusterConfig: the API server from
  * KUBERNETES_SERVICE_HOST/PORT, its CA and a token file that is re-read as the kubelet rotates it.
  */
-function inClusterConfig(env: NodeJS.ProcessEnv, serviceAccountDir: string): KubeConfig {
+function inClusterConfig(env: NodeJS.ProcessEnv, serviceAccountDir: string): Kubeconfig {
   const host = env.KUBERNETES_SERVICE_HOST ?? ''
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT || '443'}`
   const namespaceFile = path.join(serviceAccountDir, 'namespace')
-  const config = new KubeConfig()
-  config.loadFromOptions({
-    clusters: [{name: 'in-cluster', server, caFile: path.join(serviceAccountDir, 'ca.crt'), skipTLSVerify: false}],
-    users: [{name: 'service-account', authProvider: {name: 'tokenFile', config: {tokenFile: path.join(serviceAccountDir, 'token')}}}],
+  return new Kubeconfig({
+    clusters: [{name: 'in-cluster', server, caFile: path.join(serviceAccountDir, 'ca.crt')}],
+    // The token file is read on every request, so the kubelet's rotation is picked up.
+    users: [{name: 'service-account', tokenFile: path.join(serviceAccountDir, 'token')}],
     contexts: [{name: 'in-cluster', cluster: 'in-cluster', user: 'service-account', ...(existsSync(namespaceFile) ? {namespace: readFileSync(namespaceFile, 'utf8').trim()} : {})}],
     currentContext: 'in-cluster',
   })
-  return config
 }
 
 /** Resolves which kubeconfigs to use, in kubectl's order of precedence. */

@@ -1,6 +1,6 @@
 // Targets: every (kubeconfig, context) pair to list pods in.
-import {KubeConfig} from '@kubernetes/client-node'
 import {UsageError} from '../errors.ts'
+import type {Kubeconfig} from './kubeconfig.ts'
 import type {KubeconfigSource} from './kubeconfig-loader.ts'
 
 export interface Target {
@@ -11,7 +11,7 @@ export interface Target {
   context: string
   source: string
   /** A kubeconfig whose current context is this target's. */
-  config: KubeConfig
+  config: Kubeconfig
 }
 
 export interface TargetSelection {
@@ -20,10 +20,8 @@ export interface TargetSelection {
   allContexts: boolean
 }
 
-function withContext(source: KubeconfigSource, context: string): KubeConfig {
-  const config = new KubeConfig()
-  config.loadFromOptions({clusters: source.config.getClusters(), users: source.config.getUsers(), contexts: source.config.getContexts(), currentContext: context})
-  return config
+function withContext(source: KubeconfigSource, context: string): Kubeconfig {
+  return source.config.withCurrentContext(context)
 }
 
 export function resolveTargets(sources: KubeconfigSource[], selection: TargetSelection): Target[] {
