@@ -8,6 +8,8 @@ import type {RateLimitSettings} from '../test/emulator/rate-limiter.ts'
 export type EmulatorCommand =
   | {readonly id: number; readonly op: 'setRateLimit'; readonly settings: RateLimitSettings}
   | {readonly id: number; readonly op: 'report'; readonly prefix: string}
+  | {readonly id: number; readonly op: 'activity'; readonly prefix: string}
+  | {readonly id: number; readonly op: 'requests'; readonly since: number}
   | {readonly id: number; readonly op: 'close'}
 
 export interface EmulatorReport {
@@ -16,6 +18,26 @@ export interface EmulatorReport {
   readonly violations: number
   /** Distinct target names imported (201) whose name starts with the prefix. */
   readonly importedTargets: number
+}
+
+/** What the emulator received: totals, and each import request whose target name starts with a prefix. */
+export interface EmulatorActivity {
+  readonly requests: number
+  /** `Date.now()` of the latest request (0: none yet). */
+  readonly lastRequestAt: number
+  /** Import requests (`POST .../import`) whose target name starts with the prefix, oldest first, whatever their answer. */
+  readonly imports: ReadonlyArray<{readonly name: string; readonly at: number; readonly status: number}>
+}
+
+/** One request as the emulator logged it (`at`: `Date.now()` when it arrived). */
+export interface EmulatorRequest {
+  readonly at: number
+  readonly method: string
+  readonly path: string
+  readonly operationId: string
+  readonly status: number
+  /** The target name of an import request. */
+  readonly target: string
 }
 
 const port = parentPort
@@ -39,6 +61,22 @@ port.on('message', (command: EmulatorCommand) => {
           importedTargets: imported.size,
         }
         port.postMessage({id: command.id, report})
+        return
+      }
+      case 'activity': {
+        const imports = emulator.requestsFor('Importtargets').flatMap((entry) => {
+          const name = (entry.body as {target?: {name?: unknown}} | undefined)?.target?.name
+          return typeof name === 'string' && name.startsWith(command.prefix) ? [{name, at: entry.at, status: entry.status}] : []
+        })
+        const activity: EmulatorActivity = {requests: emulator.stats.requests, lastRequestAt: emulator.requests.at(-1)?.at ?? 0, imports}
+        port.postMessage({id: command.id, activity})
+        return
+      }
+      case 'requests': {
+        const requests: EmulatorRequest[] = emulator.requests
+          .filter((entry) => entry.at >= command.since)
+          .map((entry) => ({at: entry.at, method: entry.method, path: entry.path, operationId: entry.operationId ?? '', status: entry.status, target: String((entry.body as {target?: {name?: unknown}} | undefined)?.target?.name ?? '')}))
+        port.postMessage({id: command.id, requests})
         return
       }
       case 'close':

@@ -17,6 +17,8 @@ export interface SeedStats {
 }
 
 const retryable = new Set([429, 500, 503, 504])
+/** What `send` returns for a retried POST whose first attempt created the object. */
+const alreadyCreated = Symbol('already created')
 
 /** Seeds pods of a plan into one cluster, remembering which objects already exist across calls. */
 export class FleetSeeder {
@@ -56,7 +58,9 @@ export class FleetSeeder {
   private async createObject(key: string): Promise<void> {
     const object = this.plan.objects.get(key)
     if (!object) throw new Error(`bench bug: the plan of ${this.plan.cluster} has no object ${key}`)
-    const created = (await this.send('POST', object.path, object.body, 'application/json')) as {metadata?: {uid?: string}}
+    let created = (await this.send('POST', object.path, object.body, 'application/json')) as {metadata?: {uid?: string}} | typeof alreadyCreated
+    // A retried POST whose first attempt went through: read the object for its uid (the key is its path).
+    if (created === alreadyCreated) created = (await this.send('GET', key)) as {metadata?: {uid?: string}}
     this.created.set(key, created.metadata?.uid ?? '')
   }
 
@@ -72,25 +76,40 @@ export class FleetSeeder {
     await this.send('PATCH', `${base}/${pod.name}/status`, {status: pod.status}, 'application/merge-patch+json')
   }
 
-  private async send(method: 'POST' | 'PATCH', pathname: string, body: object, contentType: string): Promise<unknown> {
-    const payload = JSON.stringify(body)
+  /**
+   * One request, retried on 429/5xx and on connection failures (the API server may close a connection, e.g. an
+   * HTTP/2 GOAWAY). A POST answered 409 after a retry went through the first time: `alreadyCreated`.
+   */
+  private async send(method: 'POST' | 'PATCH' | 'GET', pathname: string, body?: object, contentType?: string): Promise<unknown> {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
     for (let attempt = 1; ; attempt++) {
       this.stats.requests++
-      const response = await request(`${this.cluster.server}${pathname}`, {
-        dispatcher: this.agent,
-        method,
-        headers: {'content-type': contentType, accept: 'application/json'},
-        body: payload,
-        signal: AbortSignal.timeout(60_000),
-      })
-      if (response.statusCode < 300) return response.body.json()
-      const text = await response.body.text()
-      if (retryable.has(response.statusCode) && attempt < 5) {
+      let statusCode: number
+      let text: string
+      try {
+        const response = await request(`${this.cluster.server}${pathname}`, {
+          dispatcher: this.agent,
+          method,
+          headers: {...(contentType ? {'content-type': contentType} : {}), accept: 'application/json'},
+          ...(payload === undefined ? {} : {body: payload}),
+          signal: AbortSignal.timeout(60_000),
+        })
+        statusCode = response.statusCode
+        text = await response.body.text()
+      } catch (error) {
+        if (attempt >= 5) throw error
         this.stats.retries++
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
         continue
       }
-      throw new Error(`${method} ${pathname} on ${this.plan.cluster} answered ${response.statusCode}: ${text.slice(0, 500)}`)
+      if (statusCode < 300) return JSON.parse(text) as unknown
+      if (method === 'POST' && statusCode === 409 && attempt > 1) return alreadyCreated
+      if (retryable.has(statusCode) && attempt < 5) {
+        this.stats.retries++
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+        continue
+      }
+      throw new Error(`${method} ${pathname} on ${this.plan.cluster} answered ${statusCode}: ${text.slice(0, 500)}`)
     }
   }
 

@@ -1,7 +1,7 @@
 // The benchmark's handle on the Snyk emulator running in a worker thread (bench/emulator-worker.ts).
 import {Worker} from 'node:worker_threads'
 import type {RateLimitSettings} from '../test/emulator/rate-limiter.ts'
-import type {EmulatorCommand, EmulatorReport} from './emulator-worker.ts'
+import type {EmulatorActivity, EmulatorCommand, EmulatorReport, EmulatorRequest} from './emulator-worker.ts'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
@@ -20,7 +20,7 @@ export class RemoteEmulator {
     this.token = ready.token
     this.orgId = ready.orgId
     this.dockerHubIntegration = ready.dockerHub
-    worker.on('message', (message: {id?: number; report?: EmulatorReport}) => {
+    worker.on('message', (message: {id?: number; report?: EmulatorReport; activity?: EmulatorActivity; requests?: EmulatorRequest[]}) => {
       if (message.id === undefined) return
       this.#pending.get(message.id)?.(message)
       this.#pending.delete(message.id)
@@ -45,12 +45,26 @@ export class RemoteEmulator {
     return report
   }
 
+  /** Request totals and the import requests whose target name starts with `prefix` (with the time each arrived). */
+  async activity(prefix: string): Promise<EmulatorActivity> {
+    const {activity} = await this.#send({op: 'activity', prefix})
+    if (!activity) throw new Error('emulator worker sent no activity')
+    return activity
+  }
+
+  /** Every request that arrived at or after `since` (`Date.now()`), oldest first. */
+  async requests(since: number): Promise<EmulatorRequest[]> {
+    const {requests} = await this.#send({op: 'requests', since})
+    if (!requests) throw new Error('emulator worker sent no requests')
+    return requests
+  }
+
   async close(): Promise<void> {
     await this.#send({op: 'close'})
     await this.#worker.terminate()
   }
 
-  #send(command: DistributiveOmit<EmulatorCommand, 'id'>): Promise<{report?: EmulatorReport}> {
+  #send(command: DistributiveOmit<EmulatorCommand, 'id'>): Promise<{report?: EmulatorReport; activity?: EmulatorActivity; requests?: EmulatorRequest[]}> {
     const id = this.#nextId++
     return new Promise((resolve) => {
       this.#pending.set(id, resolve)

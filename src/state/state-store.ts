@@ -412,6 +412,19 @@ export class StateStore {
     })
   }
 
+  /**
+   * Ends a (re)list recorded page by page with `merge`: removes the target's placements not seen since
+   * `listStartedAt` (from `now()`), so the target's placements are exactly its listing. Returns how many were removed.
+   */
+  prunePlacements(target: string, listStartedAt: number): number {
+    return Number(this.#run('DELETE FROM placements WHERE target = ? AND last_seen < ?', target, listStartedAt).changes)
+  }
+
+  /** The store's clock (ms since the epoch). */
+  now(): number {
+    return this.#now()
+  }
+
   /** Removes a deleted pod's placements (a watch DELETED event). Returns how many were removed. */
   forgetPod(target: string, namespace: string, pod: string): number {
     return Number(this.#run('DELETE FROM placements WHERE target = ? AND namespace = ? AND pod = ?', target, namespace, pod).changes)

@@ -4,6 +4,7 @@
 // This is what keeps `watch` churn-free: a pod update whose signature is unchanged (a readiness flip, a
 // restart count, an annotation) touches neither the store nor the queue, and only a key going from zero
 // running containers to one or more is a candidate for submission.
+import {createHash} from 'node:crypto'
 import type {ImageObservation, ImageRef} from '../models/image.ts'
 import {imageKeyOf} from '../images/image-key.ts'
 
@@ -15,6 +16,7 @@ export interface PodImageSet {
 }
 
 export interface RunningImage {
+  key: string
   image: ImageRef
   /** Containers running it, over every target. */
   containers: number
@@ -27,9 +29,10 @@ export interface RunningImage {
 /** The key, signature and digest knowledge of a pod's observations. */
 export function podImageSet(observations: readonly ImageObservation[]): PodImageSet {
   const keys = observations.map((observation) => imageKeyOf(observation))
-  const signature = observations
-    .map((o, index) => `${o.containerKind}/${o.container}=${keys[index]}|${o.reference}|${o.workload.kind}/${o.workload.name}|${o.fipsAnnotation ?? ''}`)
-    .join('\n')
+  // A digest of what the store records, not the text: tens of thousands of pods are followed for days.
+  const signature = createHash('sha1')
+    .update(observations.map((o, index) => `${o.containerKind}/${o.container}=${keys[index]}|${o.reference}|${o.workload.kind}/${o.workload.name}|${o.fipsAnnotation ?? ''}`).join('\n'))
+    .digest('base64')
   return {signature, keys}
 }
 
@@ -71,10 +74,10 @@ export class RunningImages {
     return true
   }
 
-  /** Replaces a target's pods with a complete listing. Returns the keys that started running. */
-  replaceTarget(target: string, listing: ReadonlyMap<string, PodImageSet>, images: ReadonlyMap<string, ImageRef>): string[] {
+  /** Replaces a target's pods with a complete listing (kept as given). Returns the keys that started running. */
+  replaceTarget(target: string, listing: Map<string, PodImageSet>, images: ReadonlyMap<string, ImageRef>): string[] {
     const previous = this.#targets.get(target)
-    this.#targets.set(target, new Map(listing))
+    this.#targets.set(target, listing)
     const started: string[] = []
     for (const set of listing.values()) started.push(...this.#add(set.keys, images))
     if (previous) for (const set of previous.values()) this.#remove(set.keys)
@@ -105,20 +108,21 @@ export class RunningImages {
     return count
   }
 
-  #add(keys: readonly string[], images: ReadonlyMap<string, ImageRef>): string[] {
+  /** Counts the keys' containers; each key of `keys` is replaced by the one string kept for it (pods share it). */
+  #add(keys: string[], images: ReadonlyMap<string, ImageRef>): string[] {
     const started: string[] = []
-    for (const key of keys) {
+    keys.forEach((key, index) => {
       const entry = this.#images.get(key)
       if (entry) {
-        if (entry.containers === 0) started.push(key)
         entry.containers++
-        continue
+        keys[index] = entry.key
+        return
       }
       const image = images.get(key)
-      if (!image) continue
-      this.#images.set(key, {image, containers: 1, hasDigest: key.includes('@'), since: this.#clock()})
+      if (!image) return
+      this.#images.set(key, {key, image, containers: 1, hasDigest: key.includes('@'), since: this.#clock()})
       started.push(key)
-    }
+    })
     return started
   }
 

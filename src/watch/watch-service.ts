@@ -85,8 +85,8 @@ export interface WatchStopResult {
 interface TargetState {
   target: Target
   synced: boolean
-  /** The (re)list in progress: pods and their observations, until `listed`. */
-  listing?: {pods: Map<string, PodImageSet>; observations: ImageObservation[]; images: Map<string, ImageRef>} | undefined
+  /** The (re)list in progress, until `listed`: each page is recorded as it arrives; what runs where is kept here. */
+  listing?: {pods: Map<string, PodImageSet>; images: Map<string, ImageRef>; startedAt: number} | undefined
 }
 
 const podId = (pod: {namespace: string; name: string}): string => `${pod.namespace}/${pod.name}`
@@ -266,26 +266,30 @@ export class WatchService {
         this.#scope,
         {
           listStarted: () => {
-            state.listing = {pods: new Map(), observations: [], images: new Map()}
+            state.listing = {pods: new Map(), images: new Map(), startedAt: this.#o.store.now()}
           },
           listPage: (pods) => {
             const listing = state.listing
             if (!listing) return
+            // Recorded page by page (memory holds one page of observations); the placements the listing did
+            // not touch are removed when it is complete.
+            const observations: ImageObservation[] = []
             for (const pod of pods) {
-              const observations = this.#observe(pod, location)
-              listing.pods.set(podId(pod), podImageSet(observations))
-              for (const observation of observations) {
-                listing.observations.push(observation)
-                listing.images.set(imageKeyOf(observation), observation.image)
+              const found = this.#observe(pod, location)
+              listing.pods.set(podId(pod), podImageSet(found))
+              for (const observation of found) {
+                observations.push(observation)
+                const key = imageKeyOf(observation)
+                if (!listing.images.has(key)) listing.images.set(key, observation.image)
               }
             }
+            this.#recorded(this.#o.store.recordObservations(this.runId, target.id, observations, {mode: 'merge'}), target)
           },
           listed: (info) => {
             const listing = state.listing
             state.listing = undefined
             if (!listing) return
-            const recorded = this.#o.store.recordObservations(this.runId, target.id, listing.observations)
-            this.#recorded(recorded, target)
+            this.#o.store.prunePlacements(target.id, listing.startedAt)
             const started = this.running.replaceTarget(target.id, listing.pods, listing.images)
             this.#metricsDirty = true
             for (const warning of info.warnings) this.#o.logger.warn({target: target.name}, warning)

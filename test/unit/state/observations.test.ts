@@ -96,6 +96,19 @@ test('watch events merge placements and forget deleted pods', (t) => {
   assert.deepEqual(store.listImages()[0]?.placements.map((p) => p.pod), ['web-2'])
 })
 
+test('a relist recorded page by page with merge, then pruned, leaves exactly the listing (other targets untouched)', (t) => {
+  const {store, advance} = memoryStore(t)
+  const runId = store.beginRun('watch')
+  store.recordObservations(runId, dev, [observation({target: dev, pod: 'gone'}), observation({target: dev, pod: 'stays'})])
+  store.recordObservations(runId, prod, [observation({target: prod, pod: 'elsewhere'})])
+  advance(1_000)
+  const startedAt = store.now()
+  store.recordObservations(runId, dev, [observation({target: dev, pod: 'stays'})], {mode: 'merge'})
+  store.recordObservations(runId, dev, [observation({target: dev, pod: 'new'})], {mode: 'merge'})
+  assert.equal(store.prunePlacements(dev, startedAt), 1)
+  assert.deepEqual(store.listImages()[0]?.placements.map((p) => p.pod).sort(), ['elsewhere', 'new', 'stays'])
+})
+
 test('a container whose image changed in place points at the new image', (t) => {
   const {store} = memoryStore(t)
   const runId = store.beginRun('watch')
