@@ -31,6 +31,7 @@ import {startClusters, type ClusterSet} from '../test/helpers/clusters.ts'
 import {summarizeCpuProfile} from './cpu-profile-summary.ts'
 import {FleetSeeder} from './fleet-seeder.ts'
 import {expectationOf, planFleet, type FleetExpectation} from './pod-fleet.ts'
+import {build, childEnv} from './cli-process.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const node = path.join(root, 'node_modules', '.bin', 'node')
@@ -108,26 +109,6 @@ async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, 
   }
 }
 
-function childEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('SNYK') || name === 'KUBECONFIG' || name === 'NODE_OPTIONS') continue
-    env[name] = value
-  }
-  // A fresh home: no config file, state file or kubectl discovery cache from the machine's user.
-  return {...env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_STATE_HOME: path.join(home, '.local', 'state'), XDG_CACHE_HOME: path.join(home, '.cache'), NO_COLOR: '1'}
-}
-
-async function build(): Promise<void> {
-  const started = performance.now()
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(node, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {cwd: root, stdio: 'inherit'})
-    child.once('error', reject)
-    child.once('close', (exit) => resolve(exit ?? 1))
-  })
-  if (code !== 0) throw new Error('the build (tsc -p tsconfig.build.json) failed')
-  console.log(`build     npm run build's tsc: ${ms(performance.now() - started)}`)
-}
 
 async function readCliReport(run: Measured, expected: FleetExpectation, label: string): Promise<CliReport> {
   const text = await readFile(run.stdoutFile, 'utf8')

@@ -67,6 +67,7 @@ import {summarizeCpuProfile, type CpuProfile} from './cpu-profile-summary.ts'
 import {FleetSeeder, forEachLimit} from './fleet-seeder.ts'
 import {expectationOf, planFleet, type FleetPlan} from './pod-fleet.ts'
 import {RemoteEmulator} from './remote-emulator.ts'
+import {build, childEnv} from './cli-process.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const node = path.join(root, 'node_modules', '.bin', 'node')
@@ -176,26 +177,6 @@ function checkProcess(pid: number, marker: string): void {
   if (!commandLine.includes(marker)) throw new Error(`bench bug: process ${pid} runs "${commandLine}", not ${marker}`)
 }
 
-function childEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('SNYK') || name === 'KUBECONFIG' || name === 'NODE_OPTIONS') continue
-    env[name] = value
-  }
-  // A fresh home: no config file, state file or kubectl discovery cache from the machine's user.
-  return {...env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_STATE_HOME: path.join(home, '.local', 'state'), XDG_CACHE_HOME: path.join(home, '.cache'), NO_COLOR: '1'}
-}
-
-async function build(): Promise<void> {
-  const started = performance.now()
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(node, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {cwd: root, stdio: 'inherit'})
-    child.once('error', reject)
-    child.once('close', (exit) => resolve(exit ?? 1))
-  })
-  if (code !== 0) throw new Error('the build (tsc -p tsconfig.build.json) failed')
-  console.log(`build     npm run build's tsc: ${ms(performance.now() - started)}`)
-}
 
 /** Splits a child's output into lines, each with the time its chunk arrived. */
 function onLines(stream: NodeJS.ReadableStream, handle: (line: string, at: number) => void): void {

@@ -69,25 +69,8 @@ export class KubeApiClient {
 
   /** GET a path and parse the JSON answer. Errors become KubeRequestError with a message for people. */
   async getJson<T>(pathname: string, query: Record<string, string | number | undefined>, options: {signal?: AbortSignal; accept?: string} = {}): Promise<T> {
-    const url = new URL(this.server + pathname)
-    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value))
-    const {dispatcher, headers} = await this.connection()
-    const signals = [AbortSignal.timeout(this.requestTimeoutMs), ...(options.signal ? [options.signal] : [])]
-    let response: Dispatcher.ResponseData
-    try {
-      response = await request(url, {
-        dispatcher,
-        method: 'GET',
-        headers: {...headers, accept: options.accept ?? 'application/json', 'user-agent': 'kubectl-snyk-watch'},
-        signal: AbortSignal.any(signals),
-      })
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason
-      const code = (error as {code?: string}).code ?? (error as Error).name
-      throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return (await response.body.json()) as T
-    throw await this.failure(response)
+    const response = await this.send('GET', pathname, query, {accept: options.accept ?? 'application/json', signal: options.signal, timeout: 'overall'})
+    return (await response.body.json()) as T
   }
 
   /**
@@ -96,26 +79,8 @@ export class KubeApiClient {
    * timeout: the caller detects inactivity and aborts through `signal`. Errors as getJson.
    */
   async stream(pathname: string, query: Record<string, string | number | undefined>, options: {signal: AbortSignal; accept?: string}): Promise<Readable> {
-    const url = new URL(this.server + pathname)
-    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value))
-    const {dispatcher, headers} = await this.connection()
-    let response: Dispatcher.ResponseData
-    try {
-      response = await request(url, {
-        dispatcher,
-        method: 'GET',
-        headers: {...headers, accept: options.accept ?? 'application/json', 'user-agent': 'kubectl-snyk-watch'},
-        signal: options.signal,
-        headersTimeout: this.requestTimeoutMs,
-        bodyTimeout: 0,
-      })
-    } catch (error) {
-      if (options.signal.aborted) throw options.signal.reason
-      const code = (error as {code?: string}).code ?? (error as Error).name
-      throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response.body
-    throw await this.failure(response)
+    const response = await this.send('GET', pathname, query, {accept: options.accept ?? 'application/json', signal: options.signal, timeout: 'headers'})
+    return response.body
   }
 
   /**
@@ -123,24 +88,40 @@ export class KubeApiClient {
    * getJson. Errors as getJson; 409 (a stale resourceVersion, or a create of an existing object) is `conflict`.
    */
   async sendJson<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', pathname: string, body: unknown, options: {signal?: AbortSignal; contentType?: string} = {}): Promise<T> {
+    const response = await this.send(method, pathname, {}, {accept: 'application/json', signal: options.signal, timeout: 'overall', body: JSON.stringify(body), contentType: options.contentType ?? 'application/json'})
+    return (await response.body.json()) as T
+  }
+
+  /**
+   * One request with the target's credentials; resolves with a 2xx answer. `overall`: the whole request
+   * within requestTimeoutMs; `headers`: only the answer's headers (a stream). Errors as getJson.
+   */
+  private async send(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    pathname: string,
+    query: Record<string, string | number | undefined>,
+    options: {accept: string; signal: AbortSignal | undefined; timeout: 'overall' | 'headers'; body?: string; contentType?: string},
+  ): Promise<Dispatcher.ResponseData> {
     const url = new URL(this.server + pathname)
+    for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value))
     const {dispatcher, headers} = await this.connection()
-    const signals = [AbortSignal.timeout(this.requestTimeoutMs), ...(options.signal ? [options.signal] : [])]
+    const signal = options.timeout === 'overall' ? AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMs), ...(options.signal ? [options.signal] : [])]) : options.signal
     let response: Dispatcher.ResponseData
     try {
       response = await request(url, {
         dispatcher,
         method,
-        headers: {...headers, accept: 'application/json', 'content-type': options.contentType ?? 'application/json', 'user-agent': 'kubectl-snyk-watch'},
-        body: JSON.stringify(body),
-        signal: AbortSignal.any(signals),
+        headers: {...headers, accept: options.accept, 'user-agent': 'kubectl-snyk-watch', ...(options.contentType ? {'content-type': options.contentType} : {})},
+        ...(options.body === undefined ? {} : {body: options.body}),
+        ...(signal ? {signal} : {}),
+        ...(options.timeout === 'headers' ? {headersTimeout: this.requestTimeoutMs, bodyTimeout: 0} : {}),
       })
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason
       const code = (error as {code?: string}).code ?? (error as Error).name
       throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
     }
-    if (response.statusCode >= 200 && response.statusCode < 300) return (await response.body.json()) as T
+    if (response.statusCode >= 200 && response.statusCode < 300) return response
     throw await this.failure(response)
   }
 
