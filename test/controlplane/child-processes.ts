@@ -1,8 +1,10 @@
 // Keeps track of the control-plane processes this test process started and makes sure none outlives it:
 // stop() kills by PID, an 'exit' hook kills what is left, and a detached watchdog kills the children if
-// this process dies without running its hooks (SIGKILL, a crashed test runner).
+// this process dies without running its hooks (SIGKILL, a crashed test runner). Each one is written into
+// the run's PID ledger, which `npm test` checks at the end.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {openSync, closeSync} from 'node:fs'
+import {recordStarted} from './process-ledger.ts'
 
 const running = new Set<ChildProcess>()
 let exitHookInstalled = false
@@ -34,6 +36,7 @@ export function startProcess(command: string, args: string[], logFile: string): 
   running.add(child)
   child.once('exit', () => running.delete(child))
   if (child.pid !== undefined) {
+    recordStarted(child.pid, command)
     const watchdog = spawn(process.execPath, ['-e', watchdogSource, String(process.pid), String(child.pid)], {detached: true, stdio: 'ignore'})
     watchdog.unref()
   }

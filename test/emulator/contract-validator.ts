@@ -1,8 +1,9 @@
 /**
- * Validates requests and responses against Snyk's official documents with openapi-backend (+ ajv-formats).
+ * Validates requests and responses against the committed contract (`test/contracts/snyk-api-contract.json`,
+ * distilled from Snyk's official documents) with openapi-backend (+ ajv-formats).
  *
- * Only the operations the emulator serves are compiled (a reduced copy of each document); the compiled
- * validator is cached per contracts directory, so every emulator in a test process shares it.
+ * The contract holds only the operations the emulator serves; the compiled validator is cached per contract
+ * file, so every emulator in a test process shares it.
  *
  * One deliberate departure from the v1 document, which the contracts README sanctions: the import path
  * references only the Git-style request schema, so its body is instead checked against the container
@@ -11,30 +12,14 @@
 import ajvFormats from 'ajv-formats'
 import {OpenAPIBackend, SetMatchType, ValidationContext} from 'openapi-backend'
 import type {Operation, ValidationResult} from 'openapi-backend'
-import {contractsDir, documentedMediaTypes, loadRestDocument, loadV1Document, reduceDocument} from './contract-documents.ts'
-import type {JsonObject, OperationSelection} from './contract-documents.ts'
-import {IMPORT_VARIANT_SCHEMAS} from './target-name-rules.ts'
+import {CONTRACT_FILE, documentedMediaTypes, loadCommittedContract, toValidatorDocument} from './contract-documents.ts'
+import type {ApiName, JsonObject} from './contract-documents.ts'
 
-export type ApiName = 'v1' | 'rest'
+export type {ApiName} from './contract-documents.ts'
 export type ContractOperation = Operation
 
 type AjvError = NonNullable<ValidationResult['errors']>[number]
 type ValidateFunction = ((data: unknown) => boolean) & {errors?: AjvError[] | null}
-
-/** The operations the emulator serves: nothing else exists for it. */
-export const SERVED_OPERATIONS: Readonly<Record<ApiName, OperationSelection>> = {
-  v1: {
-    '/org/{orgId}/integrations': ['get'],
-    '/org/{orgId}/integrations/{type}': ['get'],
-    '/org/{orgId}/integrations/{integrationId}/import': ['post'],
-    '/org/{orgId}/integrations/{integrationId}/import/{jobId}': ['get'],
-  },
-  rest: {
-    '/orgs/{org_id}/projects': ['get'],
-    '/orgs/{org_id}/integrations': ['get'],
-    '/orgs/{org_id}/projects/{project_id}/sbom': ['get'],
-  },
-}
 
 export const API_ROOTS: Readonly<Record<ApiName, string>> = {v1: '/v1', rest: '/rest'}
 const PRIMARY_MEDIA_TYPES: Readonly<Record<ApiName, string>> = {v1: 'application/json; charset=utf-8', rest: 'application/vnd.api+json'}
@@ -70,10 +55,11 @@ export class ContractValidator {
     this.startupMs = startupMs
   }
 
-  static async create(dir: string): Promise<ContractValidator> {
+  static async create(contractFile: string): Promise<ContractValidator> {
     const started = performance.now()
-    const rest = reduceDocument(loadRestDocument(dir), SERVED_OPERATIONS.rest, PRIMARY_MEDIA_TYPES.rest)
-    const v1 = reduceDocument(loadV1Document(dir), SERVED_OPERATIONS.v1, PRIMARY_MEDIA_TYPES.v1, IMPORT_VARIANT_SCHEMAS)
+    const contract = loadCommittedContract(contractFile)
+    const rest = toValidatorDocument(contract.rest, PRIMARY_MEDIA_TYPES.rest)
+    const v1 = toValidatorDocument(contract.v1, PRIMARY_MEDIA_TYPES.v1)
     const importOperation = (v1['paths'] as Record<string, Record<string, JsonObject>>)[IMPORT_PATH]?.['post']
     if (!importOperation) throw new Error(`v1 document has no POST ${IMPORT_PATH}`)
     const bodyMediaTypes = new Map([[String(importOperation['operationId']), documentedMediaTypes(importOperation['requestBody'] as object)]])
@@ -199,13 +185,13 @@ function formatErrors(errors: AjvError[] | null | undefined, subject: string): s
 
 const validators = new Map<string, Promise<ContractValidator>>()
 
-/** The validator for this contracts directory, compiled once per process. */
-export function getContractValidator(dir: string = contractsDir()): Promise<ContractValidator> {
-  let validator = validators.get(dir)
+/** The validator for this contract file (default: the committed one), compiled once per process. */
+export function getContractValidator(contractFile: string = CONTRACT_FILE): Promise<ContractValidator> {
+  let validator = validators.get(contractFile)
   if (!validator) {
-    validator = ContractValidator.create(dir)
-    validator.catch(() => validators.delete(dir))
-    validators.set(dir, validator)
+    validator = ContractValidator.create(contractFile)
+    validator.catch(() => validators.delete(contractFile))
+    validators.set(contractFile, validator)
   }
   return validator
 }

@@ -17,7 +17,6 @@ import {apiError, restError, v1Error} from './api-responses.ts'
 import type {EmulatorResponse} from './api-responses.ts'
 import {resolveVersion} from './api-version.ts'
 import type {ResolvedVersion} from './api-version.ts'
-import {contractsDir} from './contract-documents.ts'
 import {API_ROOTS, getContractValidator} from './contract-validator.ts'
 import type {ApiName, ContractOperation, ContractValidator} from './contract-validator.ts'
 import {describeViolations} from './contract-violation.ts'
@@ -45,8 +44,8 @@ export interface SnykEmulatorOptions extends WorldOptions {
   readonly rateLimit?: RateLimitSettings
   /** Form of REST pagination links (default `relative`, as Snyk: `/orgs/...`). */
   readonly linkStyle?: LinkStyle
-  /** Where Snyk's documents are (default `$SNYK_CONTRACTS_DIR` or `<repo>/../shared/contracts`). */
-  readonly contractsDir?: string
+  /** The distilled contract to validate against (default the committed `test/contracts/snyk-api-contract.json`). */
+  readonly contractFile?: string
   /** Called with each violation as it is recorded (e.g. to print it). */
   readonly onViolation?: (violation: ContractViolation) => void
 }
@@ -121,7 +120,7 @@ export class SnykEmulator {
 
   static async start(options: SnykEmulatorOptions = {}): Promise<SnykEmulator> {
     const world = new SnykWorld(options)
-    const validator = await getContractValidator(options.contractsDir ?? contractsDir())
+    const validator = await getContractValidator(options.contractFile)
     const server = createServer({keepAliveTimeout: 5_000})
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
