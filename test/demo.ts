@@ -1,7 +1,9 @@
 // `npm run demo`: two local clusters and the Snyk emulator, a realistic workload (several registries,
 // duplicates across clusters, init and ephemeral containers, a registry without a Snyk integration, a
-// digest-only reference), then `kubectl snyk-watch sync --all-contexts --wait` through the real kubectl,
-// exactly as a user would run it. Everything is stopped at the end.
+// digest-only reference), then, through the real kubectl exactly as a user would run them:
+// `kubectl snyk-watch sync --all-contexts --wait`, `status --refresh` (Snyk's vulnerability counts per image)
+// and `status --fail-on high`, the CI gate, which trips. Each command's exit code is checked: the demo fails
+// when one is not what the README promises. Everything is stopped at the end.
 import {spawn} from 'node:child_process'
 import {mkdtemp, rm, symlink} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -56,15 +58,28 @@ try {
       console.log(`$ kubectl ${args.join(' ')}`)
       spawn('kubectl', args, {env, stdio: 'inherit'}).on('close', (code) => resolve(code ?? 1))
     })
+  // What Snyk finds in the imported images (the emulator's other projects get counts derived from their names).
+  snyk.setIssueCounts('library/nginx:1.27', {critical: 0, high: 2, medium: 5, low: 11})
+  snyk.setIssueCounts('payments/api:4.2.0', {critical: 1, high: 3, medium: 4, low: 0})
+  snyk.setIssueCounts('bitnami/redis:7.2', {critical: 0, high: 0, medium: 3, low: 6})
+
+  const expect = async (args: string[], expected: number, meaning: string) => {
+    const code = await run(args)
+    console.log(`(exit code ${code}: ${meaning})`)
+    if (code !== expected) throw new Error(`\`kubectl ${args.join(' ')}\` exited ${code}, expected ${expected} (${meaning})`)
+  }
   say('what runs where')
   await run(['get', 'pods', '-A', '--context', 'prod-eu'])
   say('sync: every unique image submitted once, waiting for Snyk to import it')
-  const code = await run(['snyk-watch', 'sync', '--all-contexts', '--wait'])
-  console.log(`(exit code ${code})`)
+  await expect(['snyk-watch', 'sync', '--all-contexts', '--wait'], 0, 'success; skipped images are reported with their fix')
   say('run again: nothing new to submit')
-  await run(['snyk-watch', 'sync', '--all-contexts'])
+  await expect(['snyk-watch', 'sync', '--all-contexts'], 0, 'success')
+  say("status --refresh: Snyk's vulnerability counts (critical/high/medium/low) for every image running in the clusters")
+  await expect(['snyk-watch', 'status', '--refresh'], 0, 'success')
+  say('status --fail-on high: the CI gate trips on images with high or critical vulnerabilities')
+  await expect(['snyk-watch', 'status', '--fail-on', 'high'], 1, 'the gate tripped')
   if (snyk.violations.length > 0) throw new Error(`the CLI sent off-contract requests: ${JSON.stringify(snyk.violations)}`)
-  say(`the Snyk emulator received ${snyk.requests.filter((r) => r.method === 'POST').length} imports; no off-contract request`)
+  say(`the Snyk emulator received ${snyk.requests.filter((r) => r.method === 'POST').length} imports; every request followed Snyk's contract`)
 } finally {
   await Promise.all([set.stop(), snyk.close()])
   await rm(pathDir, {recursive: true, force: true})
