@@ -16,7 +16,7 @@ import type {SnykFailureKind} from './snyk-http-error.ts'
 import {parseProject} from './snyk-project.ts'
 import type {SnykProject} from './snyk-project.ts'
 
-/** The REST API version we are written against (the version of Snyk's REST document in shared/contracts). */
+/** The REST API version we are written against (the version of Snyk's REST document our contract is distilled from). */
 export const SNYK_REST_VERSION = '2024-10-15'
 export const DEFAULT_SNYK_API = 'https://api.snyk.io'
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
