@@ -1,69 +1,10 @@
 // The tables of `status`: one row per image (default) or per workload, namespace or cluster, then drift,
-// the gate and a summary. Tables fit the terminal width and carry no colour (see text-table.ts for why not cli-table3).
+// the gate and a summary. Column widths follow the content within the terminal width (fitted-table.ts); no
+// colour (see text-table.ts for why not cli-table3).
 import {fipsAnnotation} from '../images/fips.ts'
-import {TextTable} from './text-table.ts'
+import {FittedTable, type FittedColumn} from './fitted-table.ts'
+import {shortDigest, shortDigests} from './short-digest.ts'
 import type {StatusGroup, StatusImage, StatusResult, Vulnerabilities} from '../status/status-result.ts'
-
-interface Column {
-  head: string
-  fixed?: number
-  weight?: number
-  /** Left out (the last optional column first) when the table would not fit the width with it. */
-  optional?: boolean
-}
-
-const minimumWidth = 6
-
-/** The width a table of `columns` needs at least: fixed widths, flexible columns at the minimum, borders. */
-const minimumTableWidth = (columns: readonly Column[]): number => columns.reduce((sum, c) => sum + (c.fixed ?? minimumWidth) + 1, 1)
-
-/** A table whose columns share the terminal width: fixed widths where given, the rest by weight. */
-class FittedTable {
-  readonly #table: TextTable
-  /** Which of the columns asked for are shown; undefined when all are. */
-  readonly #shown: boolean[] | undefined
-
-  constructor(asked: readonly Column[], width: number) {
-    const target = Math.max(40, width)
-    let columns = [...asked]
-    while (minimumTableWidth(columns) > target) {
-      const last = columns.findLastIndex((c) => c.optional)
-      if (last < 0) break
-      columns = columns.filter((_, i) => i !== last)
-    }
-    this.#shown = columns.length === asked.length ? undefined : asked.map((c) => columns.includes(c))
-    const available = target - (columns.length + 1)
-    const fixed = columns.reduce((sum, c) => sum + (c.fixed ?? 0), 0)
-    const flexible = Math.max(0, available - fixed)
-    const weights = columns.reduce((sum, c) => sum + (c.fixed ? 0 : (c.weight ?? 1)), 0)
-    const colWidths = columns.map((c) => c.fixed ?? Math.max(minimumWidth, Math.floor((flexible * (c.weight ?? 1)) / weights)))
-    // Rounding up to the minimum may overflow: take it back from the widest flexible columns.
-    for (let excess = colWidths.reduce((a, b) => a + b, 0) - available; excess > 0; excess--) {
-      let widest = -1
-      colWidths.forEach((w, i) => {
-        if (!columns[i]!.fixed && w > minimumWidth && (widest < 0 || w > colWidths[widest]!)) widest = i
-      })
-      if (widest < 0) break
-      colWidths[widest]!--
-    }
-    this.#table = new TextTable(columns.map((c, i) => ({head: c.head, width: colWidths[i]!})))
-  }
-
-  /** One cell per column asked for. */
-  push(cells: string[]): void {
-    const shown = this.#shown
-    this.#table.push(shown === undefined ? cells : cells.filter((_, i) => shown[i]))
-  }
-
-  toString(): string {
-    return this.#table.toString()
-  }
-}
-
-export function shortDigest(digest: string | undefined): string {
-  if (digest === undefined) return '-'
-  return digest.replace(/^sha256:/, '').slice(0, 12)
-}
 
 function vulns(v: Vulnerabilities | undefined): string {
   return v === undefined ? '-' : `${v.critical}/${v.high}/${v.medium}/${v.low}`
@@ -76,7 +17,7 @@ function fips(image: StatusImage, wide: boolean): string {
 }
 
 function result(image: StatusImage): string {
-  return image.reason && image.result !== 'pending' ? `${image.result}: ${image.reason}` : image.result
+  return image.reason && image.result !== 'pending' ? `${image.result}: ${shortDigests(image.reason)}` : image.result
 }
 
 function runsIn(image: StatusImage, wide: boolean): string {
@@ -89,16 +30,16 @@ function runsIn(image: StatusImage, wide: boolean): string {
 const when = (at: string | undefined): string => (at === undefined ? '-' : `${at.slice(0, 10)} ${at.slice(11, 16)}`)
 
 function imageTable(images: readonly StatusImage[], width: number, wide: boolean): string {
-  const columns: Column[] = [
-    {head: 'IMAGE', weight: 4},
-    {head: 'TAG', weight: 1},
-    {head: 'DIGEST', fixed: 14},
-    {head: 'FIPS', fixed: wide ? 14 : 6, optional: true},
-    {head: 'RUNS IN', weight: wide ? 4 : 3},
-    {head: 'RESULT', weight: 3},
-    {head: 'C/H/M/L', fixed: 13},
+  const columns: FittedColumn[] = [
+    {head: 'IMAGE'},
+    {head: 'TAG'},
+    {head: 'DIGEST', whole: true},
+    {head: 'FIPS', optional: true},
+    {head: 'RUNS IN'},
+    {head: 'RESULT'},
+    {head: 'C/H/M/L', whole: true},
   ]
-  if (wide) columns.push({head: 'LAST SUBMITTED', fixed: 18}, {head: 'SNYK PROJECT', weight: 3})
+  if (wide) columns.push({head: 'LAST SUBMITTED'}, {head: 'SNYK PROJECT'})
   const t = new FittedTable(columns, width)
   for (const image of images) {
     const row = [`${image.registry}/${image.repository}`, image.tag ?? '-', shortDigest(image.digest), fips(image, wide), runsIn(image, wide), result(image), vulns(image.vulnerabilities)]
@@ -113,10 +54,10 @@ function groupResults(group: StatusGroup): string {
 }
 
 function groupTable(groups: readonly StatusGroup[], view: StatusResult['view'], width: number, wide: boolean): string {
-  const columns: Column[] = [{head: 'CLUSTER', weight: 2}]
-  if (view !== 'cluster') columns.push({head: 'NAMESPACE', weight: 2})
-  if (view === 'workload') columns.push({head: 'WORKLOAD', weight: 3})
-  columns.push({head: 'IMAGES', weight: wide ? 5 : 1}, {head: 'FIPS', fixed: 6, optional: true}, {head: 'RESULTS', weight: 3}, {head: 'C/H/M/L', fixed: 13})
+  const columns: FittedColumn[] = [{head: 'CLUSTER'}]
+  if (view !== 'cluster') columns.push({head: 'NAMESPACE'})
+  if (view === 'workload') columns.push({head: 'WORKLOAD'})
+  columns.push({head: 'IMAGES'}, {head: 'FIPS', optional: true}, {head: 'RESULTS'}, {head: 'C/H/M/L', whole: true})
   const t = new FittedTable(columns, width)
   for (const group of groups) {
     const row = [group.cluster]

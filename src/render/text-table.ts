@@ -1,26 +1,18 @@
 // A plain-text table in cli-table3's compact look (box-drawing borders, one space of padding, no colour),
 // built for many rows: cli-table3 measures every cell through ANSI-aware width functions and takes seconds
-// for 20,000 rows; this takes milliseconds. Cells wrap hard at the column width and on newlines.
+// for 20,000 rows; this takes milliseconds. Cells wrap on newlines and at word and path boundaries
+// (wrap-text.ts); the widths come from the caller (fitted-table.ts measures them from the content).
 // Widths count UTF-16 code units: image names, digests and namespaces are ASCII.
 //
 // Rows are kept as a list of pieces (cells, and padding joined to the next border from a table of them), joined
 // every few hundred rows: no string is built per cell or per line, which is what 20,000 rows cost most, and the
 // cells' strings are garbage before the garbage collector has to move them.
+import {wrapText} from './wrap-text.ts'
 
 export interface TextColumn {
   head: string
   /** Width including one space of padding on each side. */
   width: number
-}
-
-function wrapCell(text: string, width: number): string[] {
-  if (text.length <= width && !text.includes('\n')) return [text]
-  const lines: string[] = []
-  for (const line of text.split('\n')) {
-    if (line.length <= width) lines.push(line)
-    else for (let at = 0; at < line.length; at += width) lines.push(line.slice(at, at + width))
-  }
-  return lines
 }
 
 function rule(widths: readonly number[], left: string, middle: string, right: string): string {
@@ -77,7 +69,7 @@ export class TextTable {
 
   #wrappedRow(cells: readonly string[]): void {
     const inner = this.#inner
-    const wrapped = inner.map((width, i) => wrapCell(cells[i] ?? '', width))
+    const wrapped = inner.map((width, i) => wrapText(cells[i] ?? '', width))
     const height = Math.max(...wrapped.map((lines) => lines.length))
     const pieces = this.#pieces
     for (let line = 0; line < height; line++) {

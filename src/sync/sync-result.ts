@@ -67,20 +67,26 @@ export interface SyncDrift {
   digest: string
 }
 
+/** One count per result. Every field is always there (0 when it does not apply), so the schema is the same for every run. */
 export interface SyncCounts {
   targets: number
   targetsFailed: number
   pods: number
   containers: number
   images: number
+  /** Sent to Snyk: 0 under --dry-run, which sends nothing. */
   submitted: number
   monitored: number
   unchanged: number
   inFlight: number
+  /** Recorded as skipped: 0 under --dry-run, which records nothing. */
   skipped: number
   failed: number
   pending: number
   interrupted: number
+  /** Under --dry-run: what a real run would submit and skip; 0 otherwise. */
+  wouldSubmit: number
+  wouldSkip: number
 }
 
 export interface SyncResult {
@@ -107,14 +113,16 @@ export function countResults(targets: SyncTarget[], images: SyncImage[], contain
     pods: targets.reduce((sum, t) => sum + t.pods, 0),
     containers,
     images: images.length,
-    submitted: count('submitted', 'would-submit'),
+    submitted: count('submitted'),
     monitored: count('monitored'),
     unchanged: count('unchanged'),
     inFlight: count('in-flight'),
-    skipped: count('skipped', 'would-skip'),
+    skipped: count('skipped'),
     failed: count('failed'),
     pending: count('pending'),
     interrupted: count('interrupted'),
+    wouldSubmit: count('would-submit'),
+    wouldSkip: count('would-skip'),
   }
 }
 

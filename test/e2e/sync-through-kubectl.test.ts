@@ -37,6 +37,14 @@ describe('kubectl snyk-watch sync, end to end', () => {
     const result = JSON.parse(again.stdout) as {counts: {submitted: number; unchanged: number}}
     assert.equal(result.counts.submitted, 0)
     assert.equal(result.counts.unchanged, 7)
+
+    // A dry run submits nothing and says so: what it would do has counts of its own.
+    const dry = await kubectl(['snyk-watch', 'sync', '--all-contexts', '--dry-run', '--json'], env)
+    assert.equal(dry.code, 0, dry.stderr)
+    const planned = JSON.parse(dry.stdout) as {dryRun: boolean; counts: {submitted: number; skipped: number; wouldSubmit: number; wouldSkip: number}}
+    assert.equal(planned.dryRun, true)
+    assert.deepEqual({submitted: planned.counts.submitted, skipped: planned.counts.skipped, wouldSubmit: planned.counts.wouldSubmit, wouldSkip: planned.counts.wouldSkip}, {submitted: 0, skipped: 0, wouldSubmit: 7, wouldSkip: 2})
+    for (const name of Object.keys(expectedTargets)) assert.equal(snyk.importsOf(name).length, 1, `${name}: the dry run imported nothing`)
   })
 
   it('two overlapping runs on one state store submit each image exactly once', async (t) => {
