@@ -1,7 +1,8 @@
 // The Prometheus metrics of `watch`, on a registry of their own (never prom-client's global one), so that
 // several instances (tests, several commands in one process) never clash and nothing else leaks into /metrics.
 //
-// Names follow Prometheus conventions: a `snyk_watch_` prefix, `_total` on counters, base units (`_seconds`).
+// Names follow Prometheus conventions: a `snyk_watch_` prefix, `_total` on counters, base units (`_seconds`);
+// the exposition passes `promtool check metrics`.
 import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client'
 import type {FailedEvent, RetryingEvent, SentEvent, SubmissionCore, SucceededEvent} from '../submit/submission-core.ts'
 
@@ -12,6 +13,19 @@ const submissionResults: readonly SubmissionResult[] = ['submitted', 'monitored'
 
 /** Snyk request durations: 25 ms to 30 s, which covers a fast answer up to a slow import call. */
 const requestDurationBuckets = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+const metricPrefix = 'snyk_watch_'
+
+/**
+ * prom-client default metrics dropped from the exposition: gauges named like counters (`_total`), which
+ * `promtool check metrics` rejects. They can't be renamed to `..._nodejs_active_handles` and so on, since those
+ * names are taken by the per-type gauges prom-client registers next to them (`{type="TCPWrap"}`, ...), which stay:
+ * `sum(snyk_watch_nodejs_active_handles)` is the total. collectDefaultMetrics has no per-metric exclusion, so
+ * they are removed from our registry after registration (a name the installed version lacks is a no-op).
+ */
+export const droppedDefaultMetrics: readonly string[] = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'].map(
+  (name) => metricPrefix + name,
+)
 
 export class WatchMetrics {
   readonly registry = new Registry()
@@ -27,10 +41,16 @@ export class WatchMetrics {
   readonly #runningContainers: Gauge<'image'>
   readonly #leader: Gauge
 
-  /** @param options.defaultMetrics process metrics (CPU, memory, event loop, GC), prefixed `snyk_watch_`; default true. */
+  /**
+   * @param options.defaultMetrics prom-client's process metrics (CPU, memory, file descriptors, event loop lag,
+   *   GC, heap, active handles/requests/resources by type), prefixed `snyk_watch_`, without `droppedDefaultMetrics`; default true.
+   */
   constructor(options: {defaultMetrics?: boolean} = {}) {
     const registers = [this.registry]
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({register: this.registry, prefix: 'snyk_watch_'})
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({register: this.registry, prefix: metricPrefix})
+      for (const name of droppedDefaultMetrics) this.registry.removeSingleMetric(name)
+    }
     this.#imagesDiscovered = new Counter({
       name: 'snyk_watch_images_discovered_total',
       help: 'Unique images (repository and digest) found running for the first time.',

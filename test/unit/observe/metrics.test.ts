@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {SnykHttpError} from '../../../src/snyk/snyk-http-error.ts'
-import {WatchMetrics} from '../../../src/observe/metrics.ts'
+import {droppedDefaultMetrics, WatchMetrics} from '../../../src/observe/metrics.ts'
 import {LimiterRegistry} from '../../../src/submit/limiter-registry.ts'
 import {SubmissionCore} from '../../../src/submit/submission-core.ts'
 
@@ -63,10 +63,46 @@ describe('WatchMetrics', () => {
     const first = new WatchMetrics()
     const second = new WatchMetrics()
     const text = await first.metrics()
+    const names = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]))
+    for (const expected of [
+      'snyk_watch_process_cpu_seconds_total',
+      'snyk_watch_process_cpu_user_seconds_total',
+      'snyk_watch_process_cpu_system_seconds_total',
+      'snyk_watch_process_start_time_seconds',
+      'snyk_watch_process_resident_memory_bytes',
+      'snyk_watch_process_open_fds',
+      'snyk_watch_process_max_fds',
+      'snyk_watch_nodejs_eventloop_lag_seconds',
+      'snyk_watch_nodejs_eventloop_lag_p99_seconds',
+      'snyk_watch_nodejs_gc_duration_seconds',
+      'snyk_watch_nodejs_heap_size_used_bytes',
+      'snyk_watch_nodejs_heap_size_total_bytes',
+      'snyk_watch_nodejs_heap_space_size_used_bytes',
+      'snyk_watch_nodejs_external_memory_bytes',
+      'snyk_watch_nodejs_active_handles',
+      'snyk_watch_nodejs_active_requests',
+      'snyk_watch_nodejs_active_resources',
+      'snyk_watch_nodejs_version_info',
+    ]) {
+      assert.ok(names.has(expected), `missing ${expected} in:\n${[...names].join('\n')}`)
+    }
     assert.match(text, /^snyk_watch_process_resident_memory_bytes \d+/m)
     assert.match(text, /^snyk_watch_nodejs_heap_size_used_bytes \d+/m)
     first.imageDiscovered()
     assert.match(await second.metrics(), /^snyk_watch_images_discovered_total 0$/m)
+  })
+
+  it('drops the default gauges named like counters (_total), which promtool check metrics rejects', async () => {
+    const offending = ['snyk_watch_nodejs_active_handles_total', 'snyk_watch_nodejs_active_requests_total', 'snyk_watch_nodejs_active_resources_total']
+    assert.deepEqual([...droppedDefaultMetrics].sort(), offending)
+    const text = await new WatchMetrics().metrics()
+    for (const name of offending) {
+      assert.ok(!new RegExp(`^(# (HELP|TYPE) )?${name}\\b`, 'm').test(text), `${name} is still exposed`)
+    }
+    // No gauge (or anything but a counter) of ours or prom-client's ends in _total.
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      if (name!.endsWith('_total')) assert.equal(type, 'counter', `${name} is a ${type} named like a counter`)
+    }
   })
 
   it('counts retries, 429 pauses and request durations from a submission core, until detached', async () => {
