@@ -260,6 +260,8 @@ export class WatchService {
     const {target} = state
     const client = this.#o.createClient?.(target) ?? new KubeApiClient(target)
     const location = {target: target.id, cluster: target.name}
+    // 0 until its first list completes, so a target that never lists shows as not synced rather than not at all.
+    if (!state.synced) this.#o.metrics?.targetSynced(target.name, false)
     try {
       await followTargetPods(
         client,

@@ -79,6 +79,7 @@ describe('/metrics and promtool', () => {
       /^snyk_watch_snyk_retries_total [1-9]\d*$/m,
       /^snyk_watch_watch_restarts_total\{target="gone"\} [1-9]\d*$/m,
       /^snyk_watch_target_synced\{target="live"\} 1$/m,
+      /^snyk_watch_target_synced\{target="gone"\} 0$/m,
       /^snyk_watch_running_containers\{image="docker\.io\/library\/nginx@sha256:[0-9a-f]+"\} 1$/m,
       /^snyk_watch_process_cpu_seconds_total \S+$/m,
       /^snyk_watch_process_resident_memory_bytes \d+$/m,
