@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {SnykWatchCommand} from '../cli/snyk-watch-command.ts'
 import {commonFlags, snykFlags} from '../cli/shared-flags.ts'
 import {writeJson} from '../render/json-output.ts'
 import {renderStatus} from '../render/status-table.ts'
@@ -6,7 +7,7 @@ import {resolveStatusOptions, type StatusOptions} from '../status/status-options
 import type {StatusResult} from '../status/status-result.ts'
 import {runStatus} from '../status/status-service.ts'
 
-export default class Status extends Command {
+export default class Status extends SnykWatchCommand {
   static override summary = 'What was found running and submitted, with Snyk\'s vulnerability counts; a CI gate.'
   static override description = `Reads the state store that sync and watch write (offline). --refresh reads Snyk's current issue counts first; --fail-on makes it a CI gate; --watch keeps the view on screen and redraws it as the store changes, until Ctrl+C.
 

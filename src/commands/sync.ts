@@ -1,12 +1,13 @@
 import {setFlagsFromString} from 'node:v8'
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {SnykWatchCommand} from '../cli/snyk-watch-command.ts'
 import {commonFlags, snykFlags, targetFlags} from '../cli/shared-flags.ts'
 import {renderSyncSummary} from '../render/sync-summary.ts'
 import {resolveSyncOptions} from '../sync/sync-options.ts'
 import type {SyncResult} from '../sync/sync-result.ts'
 import {runSyncCommand} from '../sync/sync-runner.ts'
 
-export default class Sync extends Command {
+export default class Sync extends SnykWatchCommand {
   static override summary = 'Submit every image running in your clusters to Snyk, once.'
   static override description = `Lists the pods of every target (kubeconfig x context), extracts each container image with its running digest, and submits each unique image once to Snyk through the org's container registry integration. Images submitted within --resubmit-after are not sent again.
 

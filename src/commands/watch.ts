@@ -1,9 +1,10 @@
 import {setFlagsFromString} from 'node:v8'
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {SnykWatchCommand} from '../cli/snyk-watch-command.ts'
 import {commonFlags, snykFlags, targetFlags} from '../cli/shared-flags.ts'
 import {runWatchCommand} from '../watch/watch-runner.ts'
 
-export default class Watch extends Command {
+export default class Watch extends SnykWatchCommand {
   static override summary = 'Keep every image running in your clusters monitored by Snyk, continuously.'
   static override description = `Lists and then watches the pods of every target (kubeconfig x context, or the pod's own cluster when run in one) and submits each image to Snyk when it starts running, once; again after --resubmit-after, and when its tag moves to a new digest (drift). Pod updates that change no image, and deletions, send nothing.
 

@@ -7,7 +7,23 @@ import {Agent, request, type Dispatcher} from 'undici'
 import {httpsOptionsOf} from './credentials.ts'
 import type {Target} from './target.ts'
 
-export type KubeFailureKind = 'unreachable' | 'unauthorized' | 'forbidden' | 'expired' | 'not-found' | 'conflict' | 'server'
+export type KubeFailureKind = 'unreachable' | 'tls' | 'credentials' | 'unauthorized' | 'forbidden' | 'expired' | 'not-found' | 'conflict' | 'server'
+
+/** The failures that a kubeconfig entry causes, which only its owner can fix: configuration errors, not outages. */
+export const configurationFailures: ReadonlySet<KubeFailureKind> = new Set(['tls', 'credentials', 'unauthorized'])
+
+/** TLS errors of a server certificate that the cluster entry's certificate-authority does not verify. */
+const certificateVerificationCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+])
+const certificateValidityCodes = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])
 
 /** A request to a target's API server failed. `kind` says how, `message` is for people. */
 export class KubeRequestError extends Error {
@@ -15,13 +31,16 @@ export class KubeRequestError extends Error {
   readonly status: number | undefined
   /** For 410 on a list: the continue token the server offers to resume an inconsistent list. */
   readonly continueToken: string | undefined
+  /** What to do about it, naming the kubeconfig entry at fault where there is one. */
+  readonly suggestion: string | undefined
 
-  constructor(kind: KubeFailureKind, message: string, options: {status?: number; continueToken?: string; cause?: unknown} = {}) {
+  constructor(kind: KubeFailureKind, message: string, options: {status?: number; continueToken?: string; suggestion?: string; cause?: unknown} = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'KubeRequestError'
     this.kind = kind
     this.status = options.status
     this.continueToken = options.continueToken
+    this.suggestion = options.suggestion
   }
 }
 
@@ -118,11 +137,53 @@ export class KubeApiClient {
       })
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason
-      const code = (error as {code?: string}).code ?? (error as Error).name
-      throw new KubeRequestError('unreachable', `cannot reach ${this.server} (${code}: ${(error as Error).message})`, {cause: error})
+      throw this.connectionFailure(error)
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response
     throw await this.failure(response)
+  }
+
+  /** The kubeconfig entries of this target, named as the user wrote them. */
+  private entries(): {cluster: string; user: string; source: string} {
+    const context = this.target.config.getContextObject(this.target.context)
+    return {cluster: context?.cluster ?? '', user: context?.user ?? '', source: this.target.source}
+  }
+
+  /** The KubeRequestError for a request that got no answer: a certificate or credential mistake, else the network. */
+  private connectionFailure(error: unknown): KubeRequestError {
+    const cause = (error as {cause?: unknown}).cause
+    const code = (error as {code?: string}).code ?? (cause as {code?: string} | undefined)?.code ?? (error as Error).name
+    const detail = `${code}: ${(error as Error).message}`
+    const {cluster, user, source} = this.entries()
+    const check = `check with: kubectl --context ${this.target.context} cluster-info`
+    if (certificateVerificationCodes.has(code)) {
+      return new KubeRequestError('tls', `the certificate of ${this.server} is not signed by the certificate-authority of cluster "${cluster}" (${detail})`, {
+        suggestion: `fix the certificate-authority (or certificate-authority-data) of cluster "${cluster}" in ${source}: it must be the CA that signed the API server's certificate; ${check}`,
+        cause: error,
+      })
+    }
+    if (certificateValidityCodes.has(code)) {
+      return new KubeRequestError('tls', `the certificate of ${this.server} is not valid now (${detail})`, {
+        suggestion: `the API server's certificate has expired or is not valid yet: renew it, or check this machine's clock; ${check}`,
+        cause: error,
+      })
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      return new KubeRequestError('tls', `the certificate of ${this.server} is not issued for that address (${detail})`, {
+        suggestion: `fix the server (or tls-server-name) of cluster "${cluster}" in ${source} to a name the certificate carries; ${check}`,
+        cause: error,
+      })
+    }
+    if (code.startsWith('ERR_OSSL')) {
+      return new KubeRequestError('credentials', `cannot use the client certificate and key of user "${user}" (${detail})`, {
+        suggestion: `fix client-certificate(-data) and client-key(-data) of user "${user}" in ${source}: the key must match the certificate`,
+        cause: error,
+      })
+    }
+    return new KubeRequestError('unreachable', `cannot reach ${this.server} (${detail})`, {
+      suggestion: `check the cluster is up and reachable: kubectl --context ${this.target.context} cluster-info`,
+      cause: error,
+    })
   }
 
   /** The KubeRequestError for a non-2xx answer. */
@@ -136,7 +197,13 @@ export class KubeApiClient {
     }
     const detail = status.message ?? text.slice(0, 200)
     const code = response.statusCode
-    if (code === 401) return new KubeRequestError('unauthorized', `${this.server} refused the credentials of context ${this.target.context} (401 Unauthorized)`, {status: code})
+    if (code === 401) {
+      const {user, source} = this.entries()
+      return new KubeRequestError('unauthorized', `${this.server} refused the credentials of user "${user}" (context ${this.target.context}): 401 Unauthorized`, {
+        status: code,
+        suggestion: `renew the client certificate or token of user "${user}" in ${source} (expired, revoked, or not issued by this cluster's CA); check with: kubectl --context ${this.target.context} auth whoami`,
+      })
+    }
     if (code === 403) return new KubeRequestError('forbidden', detail, {status: code})
     if (code === 404) return new KubeRequestError('not-found', detail, {status: code})
     if (code === 409) return new KubeRequestError('conflict', detail, {status: code})

@@ -1,5 +1,5 @@
 // Targets: every (kubeconfig, context) pair to list pods in.
-import {UsageError} from '../errors.ts'
+import {ConfigError, UsageError} from '../errors.ts'
 import type {Kubeconfig} from './kubeconfig.ts'
 import type {KubeconfigSource} from './kubeconfig-loader.ts'
 
@@ -22,6 +22,42 @@ export interface TargetSelection {
 
 function withContext(source: KubeconfigSource, context: string): Kubeconfig {
   return source.config.withCurrentContext(context)
+}
+
+/**
+ * What a context names and its kubeconfig lacks, as kubectl's validation reports it: a cluster entry (there is no
+ * server to talk to) or a user entry (requests would go without the credentials meant). A context without a user
+ * is anonymous, as for kubectl.
+ */
+function brokenEntries(source: KubeconfigSource, contextName: string): Array<{problem: string; fixes: string[]}> {
+  const context = source.config.getContextObject(contextName)
+  if (!context) return []
+  const where = source.label === '$KUBECONFIG' ? 'the files of $KUBECONFIG' : source.label
+  const flag = source.label === '$KUBECONFIG' || source.label === 'in-cluster' ? '' : ` --kubeconfig ${source.label}`
+  const broken: Array<{problem: string; fixes: string[]}> = []
+  const clusters = source.config.getClusters().map((c) => c.name)
+  if (!context.cluster || !clusters.includes(context.cluster)) {
+    broken.push({
+      problem: context.cluster
+        ? `context "${contextName}" names cluster "${context.cluster}", which ${where} does not define`
+        : `context "${contextName}" in ${where} names no cluster`,
+      fixes: [
+        `add the cluster entry: kubectl config set-cluster ${context.cluster || 'NAME'} --server=https://HOST:6443${flag}`,
+        `or point the context at a defined cluster${clusters.length > 0 ? ` (${clusters.join(', ')})` : ''}: kubectl config set-context ${contextName} --cluster=NAME${flag}`,
+      ],
+    })
+  }
+  const users = source.config.getUsers().map((u) => u.name)
+  if (context.user && !users.includes(context.user)) {
+    broken.push({
+      problem: `context "${contextName}" names user "${context.user}", which ${where} does not define`,
+      fixes: [
+        `add the user entry: kubectl config set-credentials ${context.user} --client-certificate=... --client-key=... (or --token=...)${flag}`,
+        `or point the context at a defined user${users.length > 0 ? ` (${users.join(', ')})` : ''}: kubectl config set-context ${contextName} --user=NAME${flag}`,
+      ],
+    })
+  }
+  return broken
 }
 
 export function resolveTargets(sources: KubeconfigSource[], selection: TargetSelection): Target[] {
@@ -54,6 +90,11 @@ export function resolveTargets(sources: KubeconfigSource[], selection: TargetSel
       code: 'NO_CONTEXT',
       suggestions: [everyContext.length > 0 ? `pass --context NAME (one of: ${everyContext.join(', ')}) or --all-contexts` : 'add a context to the kubeconfig'],
     })
+  }
+
+  const broken = pairs.flatMap(({source, context}) => brokenEntries(source, context))
+  if (broken.length > 0) {
+    throw new ConfigError(broken.map((b) => b.problem).join('; '), {code: 'KUBECONFIG_ENTRY_MISSING', suggestions: [...new Set(broken.flatMap((b) => b.fixes))]})
   }
 
   const contextCounts = new Map<string, number>()

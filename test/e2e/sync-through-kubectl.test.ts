@@ -70,6 +70,22 @@ describe('kubectl snyk-watch sync, end to end', () => {
     assert.match(noToken.stderr, /no Snyk API token/)
   })
 
+  it('answers an unknown flag in one short paragraph: the error, the flag meant, where the usage is; no usage dump', async () => {
+    const run = await kubectl(['snyk-watch', 'sync', '--concurency', '3', '--dry-run'], {})
+    assert.equal(run.code, 2)
+    assert.match(run.stderr, /Nonexistent flag: --concurency/)
+    assert.match(run.stderr, /did you mean --concurrency\?/)
+    assert.match(run.stderr, /See 'kubectl snyk-watch sync --help' for usage\./)
+    assert.doesNotMatch(run.stderr, /^USAGE$|^\S* ?FLAGS$|--kubeconfig/m, 'the usage is left to --help')
+    assert.ok(run.stderr.trim().split('\n').length <= 6, `a few lines, not the usage:\n${run.stderr}`)
+    assert.equal(run.stdout, '')
+
+    const farOff = await kubectl(['snyk-watch', 'status', '--zzzzzzzz'], {})
+    assert.equal(farOff.code, 2)
+    assert.doesNotMatch(farOff.stderr, /did you mean/, 'nothing close enough to suggest')
+    assert.match(farOff.stderr, /See 'kubectl snyk-watch status --help' for usage\./)
+  })
+
   it('exits 2 with an authentication error when Snyk refuses the token', async (t) => {
     const snyk = await withSnykEmulator(t)
     const run = await kubectl(['snyk-watch', 'sync', '--all-contexts'], {SNYK_TOKEN: 'wrong-token-1234', SNYK_WATCH_ORG: snyk.orgId, SNYK_WATCH_API: snyk.url, SNYK_WATCH_STATE: path.join(set.workDir, 'auth.db')})

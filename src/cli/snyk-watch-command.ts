@@ -1,0 +1,42 @@
+// The base of our commands: a mistake on the command line is answered as kubectl answers it, in a few lines
+// (the error, the closest valid flag if there is one, where to read the usage) and exit 2, never with the
+// command's whole usage, which only --help prints.
+import {Command, Errors} from '@oclif/core'
+import {closest, distance} from 'fastest-levenshtein'
+import {UsageError} from '../errors.ts'
+
+/** A flag name within this many edits of a mistyped one is offered as what was meant. */
+const maxSuggestionDistance = 3
+
+/** `--nme` -> `--name`: the closest of `flags` (long names without dashes) to a mistyped flag, if close enough. */
+export function closestFlag(typed: string, flags: readonly string[]): string | undefined {
+  const name = typed.replace(/^-+/, '').split('=')[0] ?? ''
+  if (name === '' || flags.length === 0) return undefined
+  const best = closest(name, [...flags])
+  return distance(name, best) <= Math.min(maxSuggestionDistance, Math.max(1, Math.floor(name.length / 2))) ? `--${best}` : undefined
+}
+
+/** The short usage error for one of oclif's parse errors of `command` (e.g. `sync`) with long flags `flags`. */
+export function shortUsageError(error: Errors.CLIError, command: string, flags: readonly string[]): UsageError {
+  const headline = (error.message.split('\nSee more help with --help')[0] ?? error.message).replace(/\u001b\[[0-9;]*m/g, '')
+  const suggestions: string[] = []
+  const unknown = (error as {flags?: unknown}).flags
+  if (Array.isArray(unknown)) {
+    for (const typed of unknown.map(String)) {
+      const meant = closestFlag(typed, flags)
+      if (meant) suggestions.push(`did you mean ${meant}? (for ${typed})`)
+    }
+  }
+  suggestions.push(`See 'kubectl snyk-watch ${command} --help' for usage.`)
+  return new UsageError(headline, {code: 'USAGE', suggestions})
+}
+
+export abstract class SnykWatchCommand extends Command {
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    if (error instanceof Errors.CLIError && 'parse' in error) {
+      const flags = Object.keys((this.constructor as typeof Command).flags ?? {})
+      return super.catch(shortUsageError(error, this.id ?? '', flags))
+    }
+    return super.catch(error)
+  }
+}
