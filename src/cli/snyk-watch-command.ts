@@ -2,6 +2,7 @@
 // (the error, the closest valid flag if there is one, where to read the usage) and exit 2, never with the
 // command's whole usage, which only --help prints.
 import {Command, Errors} from '@oclif/core'
+import {stripVTControlCharacters} from 'node:util'
 import {closest, distance} from 'fastest-levenshtein'
 import {UsageError} from '../errors.ts'
 
@@ -18,7 +19,7 @@ export function closestFlag(typed: string, flags: readonly string[]): string | u
 
 /** The short usage error for one of oclif's parse errors of `command` (e.g. `sync`) with long flags `flags`. */
 export function shortUsageError(error: Errors.CLIError, command: string, flags: readonly string[]): UsageError {
-  const headline = (error.message.split('\nSee more help with --help')[0] ?? error.message).replace(/\u001b\[[0-9;]*m/g, '')
+  const headline = stripVTControlCharacters(error.message.split('\nSee more help with --help')[0] ?? error.message)
   const suggestions: string[] = []
   const unknown = (error as {flags?: unknown}).flags
   if (Array.isArray(unknown)) {
