@@ -4,6 +4,7 @@
 // from each page instead of building typed objects for whole pods.
 import type {Readable} from 'node:stream'
 import {Agent, request, type Dispatcher} from 'undici'
+import {parseRetryAfter} from '../snyk/retry-after.ts'
 import {httpsOptionsOf} from './credentials.ts'
 import type {Target} from './target.ts'
 
@@ -33,14 +34,17 @@ export class KubeRequestError extends Error {
   readonly continueToken: string | undefined
   /** What to do about it, naming the kubeconfig entry at fault where there is one. */
   readonly suggestion: string | undefined
+  /** For 429 and 5xx: the wait the server asked for (Retry-After, or the Status' details.retryAfterSeconds), in ms. */
+  readonly retryAfterMs: number | undefined
 
-  constructor(kind: KubeFailureKind, message: string, options: {status?: number; continueToken?: string; suggestion?: string; cause?: unknown} = {}) {
+  constructor(kind: KubeFailureKind, message: string, options: {status?: number; continueToken?: string; suggestion?: string; retryAfterMs?: number; cause?: unknown} = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'KubeRequestError'
     this.kind = kind
     this.status = options.status
     this.continueToken = options.continueToken
     this.suggestion = options.suggestion
+    this.retryAfterMs = options.retryAfterMs
   }
 }
 
@@ -49,6 +53,7 @@ interface KubeStatus {
   message?: string
   reason?: string
   metadata?: {continue?: string}
+  details?: {retryAfterSeconds?: number}
 }
 
 /** Accept header asking for object metadata only (PartialObjectMetadataList). */
@@ -208,7 +213,10 @@ export class KubeApiClient {
     if (code === 404) return new KubeRequestError('not-found', detail, {status: code})
     if (code === 409) return new KubeRequestError('conflict', detail, {status: code})
     if (code === 410) return new KubeRequestError('expired', detail, {status: code, ...(status.metadata?.continue ? {continueToken: status.metadata.continue} : {})})
-    return new KubeRequestError('server', `${this.server} answered ${code}: ${detail}`, {status: code})
+    // 429 (API priority and fairness) and 5xx may say when to come back: the header, or the Status' details.
+    const fromDetails = typeof status.details?.retryAfterSeconds === 'number' ? status.details.retryAfterSeconds * 1000 : undefined
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after']) ?? fromDetails
+    return new KubeRequestError('server', `${this.server} answered ${code}: ${detail}`, {status: code, ...(retryAfterMs === undefined ? {} : {retryAfterMs})})
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import {fipsAnnotationOf} from '../images/fips.ts'
 import type {ContainerRecord, ContainerStatusRecord, PodRecord} from '../images/pod-images.ts'
 import {KubeRequestError, metadataOnly, type KubeApiClient} from './kube-api-client.ts'
 import {isIgnored, namespaceExcluder, type PodScope} from './pod-scope.ts'
+import {describeKubeFailure, KubeRetryPolicy, type KubeRetryOptions, type RetryInfo} from './retry-policy.ts'
 import {controllerOf, WorkloadResolver} from './workload-resolver.ts'
 
 export interface TargetListing {
@@ -156,14 +157,39 @@ export interface ListOptions {
   onProgress?: (podsKept: number) => void | Promise<void>
   /** Takes each page's pods as they arrive (then `pods` stays empty), so memory holds one page at a time. */
   onPods?: (pods: PodRecord[]) => void
+  /** Limits and delays of retries after transient failures (src/kube/retry-policy.ts; defaults there). */
+  retry?: KubeRetryOptions
+  /** Told before each retry of a request that failed transiently. */
+  onRetry?: (info: RetryInfo) => void
 }
 
-/** Lists the pods of one target in scope. Throws KubeRequestError when the target cannot be listed at all. */
+/**
+ * Lists the pods of one target in scope. Transient failures are retried (retry-policy.ts) and the list resumes
+ * where it stopped. Throws KubeRequestError (or the network error of a cut answer) when the target cannot be
+ * listed at all, or still fails after the retries.
+ */
 export async function listTargetPods(client: KubeApiClient, scope: PodScope, options: ListOptions = {}): Promise<TargetListing> {
   const signal = options.signal
   const warnings: string[] = []
-  const resolver = new WorkloadResolver()
-  const [marks] = await Promise.all([readNamespaceMarks(client, scope, signal), resolver.load(client, scope.namespaces, signal)])
+  // Transient failures (connection refused or reset, GOAWAY, 429, 5xx) are retried with backoff, a bounded
+  // number of times; a page is asked again with the same continue token, so nothing is skipped, and pods
+  // already handed over are not handed over again (`seen`).
+  const policy = new KubeRetryPolicy(options.retry)
+  let interruptions = 0
+  let lastInterruption = ''
+  const retrying = {
+    ...(signal ? {signal} : {}),
+    onRetry: (info: RetryInfo) => {
+      interruptions++
+      lastInterruption = describeKubeFailure(info.error)
+      options.onRetry?.(info)
+    },
+  }
+  let resolver = new WorkloadResolver()
+  const [marks] = await policy.run(async () => {
+    resolver = new WorkloadResolver()
+    return Promise.all([readNamespaceMarks(client, scope, signal), resolver.load(client, scope.namespaces, signal)])
+  }, retrying)
   if (!marks) warnings.push(namespacesUnreadableWarning(client))
   const inScope = podScopeFilter(scope, marks)
 
@@ -181,7 +207,8 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
     while (more) {
       let page: PodList
       try {
-        page = await client.getJson<PodList>(pathname, {limit: options.pageSize ?? 250, continue: token, labelSelector: scope.labelSelector}, signal ? {signal} : {})
+        const query = {limit: options.pageSize ?? 250, continue: token, labelSelector: scope.labelSelector}
+        page = await policy.run(() => client.getJson<PodList>(pathname, query, signal ? {signal} : {}), retrying)
       } catch (error) {
         if (error instanceof KubeRequestError && error.kind === 'expired' && token && ++expiries <= 5) {
           // The continue token expired (etcd compacted past it): resume with the inconsistent token the
@@ -215,6 +242,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
       more = token !== undefined
     }
   }
+  if (interruptions > 0) warnings.push(`the pod list of ${client.target.name} was resumed after ${interruptions} ${interruptions === 1 ? 'retry' : 'retries'} (last failure: ${lastInterruption})`)
   return {pods, podCount, skippedPods, warnings, pages, resourceVersion}
 }
 

@@ -1,6 +1,7 @@
 // The pod source of `watch`: per target, a paginated LIST then a WATCH with bookmarks, resumed from the
-// last resourceVersion seen, relisted after 410 Gone, reconnected with backoff and jitter after any
-// failure, reopened when a connection stays silent too long.
+// last resourceVersion seen, relisted after 410 Gone, reconnected after any failure with the backoff and
+// jitter of the shared Kubernetes retry policy (retry-policy.ts, also used by sync's lister), reopened when a
+// connection stays silent too long.
 //
 // - Scope rules and the raw pod -> PodRecord conversion are pod-lister's (podScopeFilter, toPodRecord).
 //   Namespace ignore markers and the ReplicaSet/Job owners are read again on each (re)list; a namespace,
@@ -17,6 +18,7 @@ import type {PodRecord} from '../images/pod-images.ts'
 import {KubeRequestError, type KubeApiClient} from './kube-api-client.ts'
 import {namespacesUnreadableWarning, podScopeFilter, readNamespaceMarks, selectedNamespaces, toPodRecord, type PodList, type PodScopeVerdict, type RawPod, type RawPodMetadata} from './pod-lister.ts'
 import {isIgnored, type PodScope} from './pod-scope.ts'
+import {KubeRetryPolicy} from './retry-policy.ts'
 import {controllerOf, WorkloadResolver} from './workload-resolver.ts'
 
 export interface PodStreamEvents {
@@ -41,22 +43,19 @@ export interface FollowOptions {
   inactivityTimeoutMs?: number
   /** Server-side timeoutSeconds of each watch request (default randomised 5-10 min like client-go). */
   watchTimeoutSeconds?: number
+  /**
+   * Reconnect delays of the shared policy (src/kube/retry-policy.ts): the first after initialMs-2 x initialMs,
+   * doubling, at most maxMs; never shorter than a Retry-After the server sent.
+   */
   backoff?: {initialMs?: number; maxMs?: number}
+  /** Randomness of the backoff jitter (tests). */
+  random?: () => number
 }
 
 const defaultInactivityTimeoutMs = 5 * 60_000
 const defaultBackoff = {initialMs: 1000, maxMs: 30_000}
 /** A single line (one watch event) larger than this is not a pod: the stream is broken. */
 const maxLineBytes = 16 * 1024 * 1024
-
-/**
- * Delay before reconnect attempt `attempt` (1 for the first): exponential from initialMs, capped at maxMs,
- * with "equal jitter" (between half and all of it) so that many targets do not reconnect in step.
- */
-export function reconnectDelay(attempt: number, backoff: {initialMs: number; maxMs: number}, random: () => number = Math.random): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
-}
 
 /**
  * Splits a byte stream of newline-delimited JSON into lines (as strings, blank lines dropped). Works on
@@ -133,6 +132,8 @@ class TargetFollower {
   private readonly inactivityTimeoutMs: number
   private readonly watchTimeoutSeconds: number | undefined
   private readonly backoff: {initialMs: number; maxMs: number}
+  /** The delays of reconnects; every failure is retried, without bound (a follower runs until stopped). */
+  private readonly policy: KubeRetryPolicy
   private readonly paths: string[]
   /** Read again on each (re)list; namespaces first seen in the watch are added. Undefined: namespaces may not be read. */
   private namespaceMarks: Map<string, boolean> | undefined
@@ -152,6 +153,7 @@ class TargetFollower {
     this.inactivityTimeoutMs = options.inactivityTimeoutMs ?? defaultInactivityTimeoutMs
     this.watchTimeoutSeconds = options.watchTimeoutSeconds
     this.backoff = {...defaultBackoff, ...options.backoff}
+    this.policy = new KubeRetryPolicy({backoff: {minTimeoutMs: this.backoff.initialMs, maxTimeoutMs: this.backoff.maxMs}, ...(options.random ? {random: options.random} : {})})
     this.paths = scope.namespaces.length === 0 ? ['/api/v1/pods'] : scope.namespaces.map((ns) => `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`)
     this.inScope = podScopeFilter(scope, undefined)
   }
@@ -176,7 +178,7 @@ class TargetFollower {
         if (this.healthySince !== undefined && Date.now() - this.healthySince >= 4 * this.backoff.maxMs) attempt = 0
         this.healthySince = undefined
         attempt++
-        const delayMs = reconnectDelay(attempt, this.backoff)
+        const delayMs = this.policy.delayMs(attempt - 1, error)
         this.events.restarting({reason: failure.reason, attempt, delayMs, relist: versions === undefined})
         await sleep(delayMs, undefined, {signal: this.signal}).catch(() => undefined)
       }

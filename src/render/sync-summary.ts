@@ -19,12 +19,13 @@ export function renderSyncSummary(result: SyncResult, width: number): string {
   }
   out.push(targets.toString())
 
-  const shown = result.dryRun ? result.images : result.images.filter((i) => ['failed', 'skipped', 'pending', 'interrupted'].includes(i.result))
+  const shown = result.dryRun ? result.images : result.images.filter((i) => ['failed', 'skipped', 'pending', 'interrupted', 'in-flight'].includes(i.result))
   if (shown.length > 0) {
     // A result is one word (`would-submit`): broken at its `-` only when nothing else can give way.
     const images = new FittedTable([{head: 'IMAGE'}, {head: 'DIGEST', whole: true}, {head: 'RESULT', whole: true}, {head: result.dryRun ? 'SNYK TARGET / REASON' : 'REASON / FIX'}, {head: 'RUNS IN'}], width)
     for (const image of shown) {
-      const detail = image.snykTarget ? `${image.snykTarget} (${image.integration?.type})` : [image.reason, image.fix ? `fix: ${image.fix}` : ''].filter(Boolean).join('\n')
+      // In flight elsewhere: which run holds it and until when is what the reader needs.
+      const detail = image.result === 'in-flight' && image.reason ? image.reason : image.snykTarget ? `${image.snykTarget} (${image.integration?.type})` : [image.reason, image.fix ? `fix: ${image.fix}` : ''].filter(Boolean).join('\n')
       images.push([shortDigests(image.image), shortDigest(image.digest), image.result, shortDigests(detail), where(image)])
     }
     out.push(images.toString())
@@ -39,6 +40,9 @@ export function renderSyncSummary(result: SyncResult, width: number): string {
   if (c.interrupted) parts.push(`${c.interrupted} left for the next run`)
   if (c.targetsFailed) parts.push(`${c.targetsFailed} of ${c.targets} targets failed`)
   out.push(parts.join(', '))
+  const takenOver = new Map<string, number>()
+  for (const image of result.images) if (image.takenOverFrom) takenOver.set(image.takenOverFrom, (takenOver.get(image.takenOverFrom) ?? 0) + 1)
+  for (const [run, count] of takenOver) out.push(`took over ${count} image${count === 1 ? '' : 's'} from run ${run}, which stopped without finishing`)
   for (const d of result.drift) out.push(`drift: ${d.tag} now runs ${shortDigest(d.digest)} (was ${shortDigest(d.previousDigest)})`)
   if (result.problems.length > 0) out.push(`${result.problems.length} containers have an image reference that cannot be parsed (see --json: problems)`)
   return out.join('\n') + '\n'

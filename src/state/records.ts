@@ -77,6 +77,15 @@ export interface ClaimOptions {
   now?: number
 }
 
+/** A run holding claims (`claimHolders`). */
+export interface ClaimHolderRecord {
+  runId: string
+  /** How many images it holds. */
+  claims: number
+  /** The latest expiry of its claims (ms since the epoch). */
+  expiresAt: number
+}
+
 export type ClaimResult =
   | {
       claimed: true

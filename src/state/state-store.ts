@@ -15,6 +15,7 @@ import type {ContainerKind, ImageObservation, ImageRef} from '../models/image.ts
 import {imageKey, tagName} from './image-key.ts'
 import {latestSchemaVersion, migrate, schemaVersion} from './migrations.ts'
 import type {
+  ClaimHolderRecord,
   ClaimOptions,
   ClaimResult,
   DriftEvent,
@@ -523,6 +524,18 @@ export class StateStore {
   extendClaims(runId: string, leaseMs: number): number {
     requireDuration('leaseMs', leaseMs, {positive: true})
     return Number(this.#run('UPDATE submissions SET claim_expires_at = ? WHERE claimed_by = ?', this.#now() + leaseMs, runId).changes)
+  }
+
+  /** Every run holding claims now (expired or not): how many and until when (the latest expiry). Oldest holder first. */
+  claimHolders(): ClaimHolderRecord[] {
+    return this.#statement(`
+      SELECT claimed_by, count(*) AS claims, max(claim_expires_at) AS expires_at FROM submissions
+      WHERE claimed_by IS NOT NULL GROUP BY claimed_by ORDER BY min(updated_at), claimed_by`).all().map((row) => ({runId: text(row, 'claimed_by'), claims: integer(row, 'claims'), expiresAt: optionalInteger(row, 'expires_at') ?? 0}))
+  }
+
+  /** The keys `runId` holds a claim on, sorted. */
+  claimedKeys(runId: string): string[] {
+    return this.#statement('SELECT i.key FROM submissions s JOIN images i ON i.id = s.image_id WHERE s.claimed_by = ? ORDER BY i.key').all(runId).map((row) => text(row, 'key'))
   }
 
   /** Gives back `runId`'s claim on `key` (interrupted before it finished): back to `queued` for the next run at once. */

@@ -1,7 +1,9 @@
 // Exponential backoff with jitter, with p-retry's own semantics for `factor`, `minTimeout`, `maxTimeout` and
 // `randomize` (the delay before retry n is `minTimeout * factor^(n-1)`, times a random factor in [1, 2)
 // when randomized, capped at `maxTimeout`). Computed here rather than inside p-retry so the `retrying`
-// event can say the real delay and tests can inject the randomness.
+// event can say the real delay and tests can inject the randomness. The one backoff formula of the
+// project: Snyk submissions (submission-core.ts) and Kubernetes API retries (src/kube/retry-policy.ts, for
+// sync's pod listing and watch's reconnects) both compute their delays here.
 
 export interface BackoffOptions {
   /** Growth per retry (default 2). */

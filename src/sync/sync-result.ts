@@ -9,7 +9,7 @@ export type ImageResult =
   | 'monitored'
   /** Submitted by an earlier run within --resubmit-after: nothing to do. */
   | 'unchanged'
-  /** Another run holds it right now. */
+  /** Another live run held it for as long as this run waited (see `heldBy`): neither submitted nor confirmed by this run. */
   | 'in-flight'
   /** Cannot be imported (no integration, digest-only, ...): see reason and fix. */
   | 'skipped'
@@ -45,6 +45,10 @@ export interface SyncImage {
   snykTarget?: string
   importJob?: string
   projects?: Array<{id: string; url?: string}>
+  /** `in-flight`: the run holding the image, and until when its claim holds unless it renews it. */
+  heldBy?: {runId: string; pid?: number; host?: string; until: string}
+  /** This run took the image over from a run that stopped without finishing (killed, crashed): its id. */
+  takenOverFrom?: string
   runsIn: ImagePlacementSummary
 }
 
@@ -55,6 +59,8 @@ export interface SyncTarget {
   status: 'ok' | 'failed'
   error?: string
   suggestion?: string
+  /** The target failed on a kubeconfig mistake (a certificate authority that does not verify the server, credentials refused): exit 2. */
+  configurationError?: boolean
   pods: number
   images: number
   skippedPods: number
@@ -126,11 +132,16 @@ export function countResults(targets: SyncTarget[], images: SyncImage[], contain
   }
 }
 
-/** 0 success; 3 when some targets or images failed while others succeeded (or all failed); 130 interrupted. */
-export function outcomeOf(counts: SyncCounts, interrupted: boolean): {outcome: SyncResult['outcome']; exitCode: number} {
+/**
+ * 0 success; 3 when some targets or images failed while others succeeded (or all failed), or when images were
+ * left in flight elsewhere (held by another live run: neither submitted nor confirmed, so never `succeeded`);
+ * 2 instead of 3 when a target failed on a kubeconfig mistake; 130 interrupted.
+ */
+export function outcomeOf(counts: SyncCounts, interrupted: boolean, configurationError = false): {outcome: SyncResult['outcome']; exitCode: number} {
   if (interrupted) return {outcome: 'interrupted', exitCode: ExitCode.interrupted}
   const failures = counts.targetsFailed + counts.failed
-  if (failures === 0) return {outcome: 'succeeded', exitCode: ExitCode.ok}
+  if (failures === 0) return counts.inFlight > 0 ? {outcome: 'partial', exitCode: ExitCode.partialFailure} : {outcome: 'succeeded', exitCode: ExitCode.ok}
   const successes = counts.targets - counts.targetsFailed
-  return {outcome: successes > 0 ? 'partial' : 'failed', exitCode: ExitCode.partialFailure}
+  // A kubeconfig mistake needs its owner, not another run: 2 rather than 3.
+  return {outcome: successes > 0 ? 'partial' : 'failed', exitCode: configurationError ? ExitCode.usage : ExitCode.partialFailure}
 }

@@ -69,7 +69,9 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
     const core = new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})
     try {
       const submitter = createSnykSubmitter({client, core, orgId, integrations, waitTimeoutMs: options.waitTimeoutMs})
-      return await runSync({...common, store, submitter})
+      // Images another live run holds are waited for within this run's own --timeout (less a margin to report).
+      const holderWaitMs = options.timeoutMs ? Math.max(0, options.timeoutMs - 5_000) : undefined
+      return await runSync({...common, store, submitter, ...(holderWaitMs === undefined ? {} : {holderWaitMs})})
     } finally {
       core.close()
       await client.close()

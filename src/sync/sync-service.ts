@@ -1,16 +1,18 @@
 // The sync pipeline: list every target concurrently, extract and deduplicate images, record them in
 // the state store, then submit each unique image once through the submission core. The `watch`
 // command drives the same stages with a different pod source.
+import {setTimeout as sleep} from 'node:timers/promises'
 import {formatImageRef} from '../images/image-reference.ts'
 import {imageKeyOf} from '../images/image-key.ts'
 import type {ImportPlan, IntegrationMap} from '../images/integration-map.ts'
 import {imagesOfPod, type ImageProblem} from '../images/pod-images.ts'
-import {KubeApiClient, KubeRequestError} from '../kube/kube-api-client.ts'
+import {configurationFailures, KubeApiClient, KubeRequestError} from '../kube/kube-api-client.ts'
 import {listTargetPods} from '../kube/pod-lister.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageObservation, ImageRef} from '../models/image.ts'
 import type {SyncProgress, SubmissionSnapshot} from '../render/sync-progress.ts'
+import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import {countResults, outcomeOf, type SyncDrift, type SyncImage, type SyncResult, type SyncTarget} from './sync-result.ts'
 
@@ -47,8 +49,15 @@ export interface SyncDeps {
   wait: boolean
   /** Images handed to the submission core at once (--concurrency). */
   concurrency: number
-  /** How long another run's claim protects an image (then it is taken over). */
+  /**
+   * How long a claim holds without renewal (default 60 s, src/state/claim-holders.ts): the run renews its claims
+   * every third of it while it goes on, so only a run that died loses them (at once on the same host: its pid is gone).
+   */
   leaseMs?: number
+  /** How long to wait for the outcome of images another live run holds before reporting them in flight elsewhere (default 5 minutes). */
+  holderWaitMs?: number
+  /** How often held images are looked at again while waiting (default 500 ms). */
+  holderPollMs?: number
   pageSize?: number
 }
 
@@ -68,38 +77,160 @@ function placementSummary(observations: ImageObservation[]): SyncImage['runsIn']
   }
 }
 
-function describeTargetError(error: unknown, target: Target): {error: string; suggestion?: string} {
+function describeTargetError(error: unknown, target: Target): {error: string; suggestion?: string; configurationError?: boolean} {
   if (error instanceof KubeRequestError) {
-    switch (error.kind) {
-      case 'forbidden':
-        return {error: `forbidden: ${error.message}`, suggestion: `list pods in namespaces you may read with -n NAMESPACE, or ask for list permission on pods (context ${target.context})`}
-      case 'unauthorized':
-        return {error: error.message, suggestion: `refresh the credentials of context ${target.context} (kubectl --context ${target.context} get pods)`}
-      case 'unreachable':
-        return {error: error.message, suggestion: `check the cluster is up and reachable: kubectl --context ${target.context} cluster-info`}
-      default:
-        return {error: error.message}
+    const configuration = configurationFailures.has(error.kind) ? {configurationError: true} : {}
+    if (error.suggestion) return {error: error.message, suggestion: error.suggestion, ...configuration}
+    if (error.kind === 'forbidden') {
+      const user = target.config.getContextObject(target.context)?.user
+      return {error: `forbidden: ${error.message}`, suggestion: `list pods in namespaces you may read with -n NAMESPACE, or ask for list permission on pods for user "${user ?? ''}" (context ${target.context})`}
     }
+    return {error: error.message, ...configuration}
   }
   return {error: error instanceof Error ? error.message : String(error)}
 }
 
-async function forEachConcurrently<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!)
+/** A fixed-size pool of workers fed while it runs (images taken over from other runs join it late). */
+function workPool<T>(concurrency: number, work: (item: T) => Promise<void>): {push(item: T): void; close(): void; done: Promise<void>} {
+  const items: T[] = []
+  let running = 0
+  let closed = false
+  let settled = false
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const done = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  const pump = () => {
+    while (!settled && running < Math.max(1, concurrency) && items.length > 0) {
+      const item = items.shift()!
+      running++
+      work(item).then(
+        () => {
+          running--
+          pump()
+        },
+        (error: unknown) => {
+          running--
+          if (!settled) {
+            settled = true
+            reject(error)
+          }
+        },
+      )
+    }
+    if (!settled && closed && running === 0 && items.length === 0) {
+      settled = true
+      resolve()
+    }
   }
-  await Promise.all(Array.from({length: Math.max(1, Math.min(concurrency, items.length))}, worker))
+  return {
+    push: (item) => {
+      items.push(item)
+      pump()
+    },
+    close: () => {
+      closed = true
+      pump()
+    },
+    done,
+  }
+}
+
+type HeldWork = {entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>; holder: ClaimHolder}
+
+/**
+ * Images another live run holds: polls the store until that run has recorded their outcome (reported as it
+ * recorded it), gives them back (interrupted), or is gone (killed: its pid is gone on this host, or its lease
+ * ran out elsewhere), in which case this run claims and submits them itself (`submit`). Bounded by `holderWaitMs`
+ * and by the run's own stop and cancel signals: what is still held then stays `in-flight` with `heldBy`.
+ */
+async function waitForHolders(o: {
+  store: StateStore
+  runId: string
+  held: HeldWork[]
+  leaseMs: number
+  deps: SyncDeps
+  fatal: () => unknown
+  noteGone: (gone: GoneRun[]) => void
+  markHeld: (result: SyncImage, holder: ClaimHolder) => void
+  submit: (item: HeldWork) => void
+  takenOver: Map<string, string>
+}): Promise<void> {
+  const {store, runId, held, deps} = o
+  if (held.length === 0) return
+  const deadline = deps.clock() + (deps.holderWaitMs ?? 5 * 60_000)
+  const pollMs = deps.holderPollMs ?? 500
+  const waitStarted = store.now()
+  const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: o.leaseMs}
+  const signal = AbortSignal.any([deps.signal, deps.stop])
+  /** True when the image no longer waits: its outcome is known, or this run took it over. */
+  const look = (item: HeldWork): boolean => {
+    const {key} = item.entry
+    const record = store.getSubmission(key)
+    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > store.now()) {
+      item.holder = describeHolder(store, record.claim.runId, record.claim.expiresAt)
+      o.markHeld(item.result, item.holder)
+      return false
+    }
+    if (record?.state === 'failed' && record.claim === undefined && record.updatedAt >= waitStarted) {
+      delete item.result.heldBy
+      Object.assign(item.result, {result: 'failed', reason: `${holderName(item.holder)} failed to submit it while this run waited: ${record.error?.message ?? 'unknown error'}`})
+      return true
+    }
+    const claim = store.claim(key, claimOptions)
+    if (claim.claimed) {
+      if (claim.takenOverFrom) o.takenOver.set(key, claim.takenOverFrom)
+      delete item.result.heldBy
+      delete item.result.reason
+      item.result.result = 'would-submit'
+      o.submit(item)
+      return true
+    }
+    if (claim.reason === 'in-flight') {
+      item.holder = describeHolder(store, claim.heldBy, claim.expiresAt)
+      o.markHeld(item.result, item.holder)
+      return false
+    }
+    delete item.result.heldBy
+    if (claim.reason === 'recent') {
+      const submitted = store.getSubmission(key)
+      Object.assign(item.result, {
+        result: 'unchanged',
+        reason: `submitted by ${holderName(item.holder)} at ${new Date(claim.submittedAt).toISOString()} while this run waited for it; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`,
+        ...(submitted?.jobUrl ? {importJob: submitted.jobUrl} : {}),
+        ...(submitted && submitted.projects.length > 0 ? {projects: submitted.projects.map((p) => ({id: p.id, ...(p.url ? {url: p.url} : {})}))} : {}),
+      })
+    } else {
+      Object.assign(item.result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
+    }
+    return true
+  }
+  while (held.length > 0 && !signal.aborted && !o.fatal() && deps.clock() < deadline) {
+    try {
+      await sleep(Math.max(1, Math.min(pollMs, deadline - deps.clock())), undefined, {signal})
+    } catch {
+      break
+    }
+    if (o.fatal()) break
+    o.noteGone(releaseClaimsOfGoneRuns(store, {self: runId}))
+    for (let i = held.length - 1; i >= 0; i--) if (look(held[i]!)) held.splice(i, 1)
+  }
 }
 
 export async function runSync(deps: SyncDeps): Promise<SyncResult> {
   const runId = deps.store?.beginRun('sync')
+  // Renews this run's claims while it goes on: a live run keeps what it holds, a killed one loses it within a lease.
+  const heartbeat = deps.store && runId ? startClaimHeartbeat(deps.store, runId, deps.leaseMs ?? claimLeaseMs) : undefined
   try {
     return await runPipeline(deps, runId)
   } catch (error) {
     // An authentication error or a bug: the run is recorded as failed and its claims are given back.
     if (deps.store && runId) deps.store.finishRun(runId, 'failed', {})
     throw error
+  } finally {
+    heartbeat?.stop()
   }
 }
 
@@ -162,7 +293,19 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
   const stopped = () => deps.signal.aborted || deps.stop.aborted
   const integrations = deps.submitter && !stopped() ? await deps.submitter.integrationMap() : deps.dryRunIntegrations
   const images: SyncImage[] = []
-  const queue: Array<{entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>}> = []
+  type Work = {entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>}
+  const queue: Work[] = []
+  /** Images another live run holds: this run waits for their outcome (or takes them over if that run dies). */
+  const held: Array<Work & {holder: ClaimHolder}> = []
+  const leaseMs = deps.leaseMs ?? claimLeaseMs
+  /** Images whose claim this run took over from a run that stopped without finishing: key -> that run's id. */
+  const takenOver = new Map<string, string>()
+  const noteGone = (gone: GoneRun[]) => {
+    for (const {run, keys} of gone) for (const key of keys) takenOver.set(key, run.id)
+  }
+  // Claims of runs on this host that are gone (killed, crashed) are taken back at once, not after their lease.
+  if (deps.store && runId && deps.submitter && !stopped()) noteGone(releaseClaimsOfGoneRuns(deps.store, {self: runId}))
+  const markHeld = (result: SyncImage, holder: ClaimHolder) => Object.assign(result, {result: 'in-flight', heldBy: holder, reason: `${holderName(holder)} is submitting it; its claim holds until ${holder.until} unless renewed`})
   for (const entry of [...unique.values()].sort((a, b) => a.key.localeCompare(b.key))) {
     const plan: ImportPlan | undefined = integrations?.planImport(entry.image)
     const result: SyncImage = {
@@ -187,13 +330,25 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
     }
     Object.assign(result, {integration: {type: plan.integrationType, id: plan.integrationId}, snykTarget: plan.targetName})
     if (!deps.store || !runId || !deps.submitter) continue
-    const claim = deps.store.claim(entry.key, {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: deps.leaseMs ?? 10 * 60_000})
+    const store = deps.store
+    const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs}
+    let claim = store.claim(entry.key, claimOptions)
+    if (!claim.claimed && claim.reason === 'in-flight' && claim.heldBy !== runId && releaseIfGone(store, claim.heldBy)) {
+      takenOver.set(entry.key, claim.heldBy)
+      claim = store.claim(entry.key, claimOptions)
+    }
     if (claim.claimed) {
+      if (claim.takenOverFrom) takenOver.set(entry.key, claim.takenOverFrom)
+      const from = takenOver.get(entry.key)
+      if (from) result.takenOverFrom = from
       queue.push({entry, result, plan})
       continue
     }
-    if (claim.reason === 'in-flight') Object.assign(result, {result: 'in-flight', reason: `another run (${claim.heldBy}) is submitting it`})
-    else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
+    if (claim.reason === 'in-flight') {
+      const holder = describeHolder(store, claim.heldBy, claim.expiresAt)
+      markHeld(result, holder)
+      held.push({entry, result, plan, holder})
+    } else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
     else Object.assign(result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
   }
 
@@ -207,8 +362,10 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
       const live = submitter.snapshot()
       const elapsed = deps.clock() - submitStarted
       const rate = done > 0 ? elapsed / done : undefined
-      return {done, total: queue.length, failed, inFlight: live.inFlight, retries: live.retries, ...(live.pausedUntil ? {pausedUntil: live.pausedUntil} : {}), ...(rate ? {etaMs: rate * (queue.length - done)} : {})}
+      return {done, total, failed, inFlight: live.inFlight, retries: live.retries, ...(live.pausedUntil ? {pausedUntil: live.pausedUntil} : {}), ...(rate ? {etaMs: rate * (total - done)} : {})}
     }
+    /** Images to submit: those claimed at first, then those taken over while waiting for other runs. */
+    let total = queue.length
     const submitStarted = deps.clock()
     deps.progress.submissionsStarted(queue.length)
     const ticker = setInterval(() => deps.progress.submissionUpdate(snapshot()), 250)
@@ -223,7 +380,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
       }
       // At most `concurrency` images are handed to the submission core at a time, so that a graceful stop
       // leaves the rest untouched while the ones in flight finish and are recorded.
-      await forEachConcurrently([...groups.values()], deps.concurrency, async (group) => {
+      const pool = workPool<typeof queue>(deps.concurrency, async (group) => {
           const plan = group[0]!.plan
           const settle = (update: (key: string) => void, fields: Partial<SyncImage>) => {
             for (const {entry, result} of group) {
@@ -270,6 +427,16 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
             done += group.length
           }
         })
+      for (const group of groups.values()) pool.push(group)
+      await Promise.all([
+        waitForHolders({store, runId, held, leaseMs, deps, fatal: () => fatal, noteGone, markHeld, submit: (item) => {
+          const from = takenOver.get(item.entry.key)
+          if (from) item.result.takenOverFrom = from
+          total += 1
+          pool.push([item])
+        }, takenOver}).finally(() => pool.close()),
+        pool.done,
+      ])
     } finally {
       clearInterval(ticker)
       deps.progress.submissionsDone(snapshot())
@@ -281,7 +448,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
 
   interrupted ||= deps.signal.aborted || deps.stop.aborted
   const counts = countResults(targets, images, containers)
-  const {outcome, exitCode} = outcomeOf(counts, interrupted)
+  const {outcome, exitCode} = outcomeOf(counts, interrupted, targets.some((t) => t.configurationError))
   if (deps.store && runId) deps.store.finishRun(runId, outcome, {...counts})
   const finished = deps.clock()
   return {

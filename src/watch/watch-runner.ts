@@ -20,6 +20,7 @@ import {startHealthServer} from '../observe/http-server.ts'
 import {createLogger} from '../observe/logger.ts'
 import {WatchMetrics} from '../observe/metrics.ts'
 import {SnykClient} from '../snyk/snyk-client.ts'
+import {claimLeaseMs} from '../state/claim-holders.ts'
 import {defaultStatePath, openStateStore} from '../state/state-store.ts'
 import {processLimiters} from '../submit/limiter-registry.ts'
 import {SubmissionCore} from '../submit/submission-core.ts'
@@ -82,7 +83,7 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
     signal: hard.signal,
     resubmitAfterMs: options.resubmitAfterMs,
     retryAfterMs: options.retryAfterMs,
-    leaseMs: 2 * 60_000,
+    leaseMs: claimLeaseMs,
     concurrency: options.concurrency,
     pendingGraceMs: 2 * 60_000,
     waitForJobs: true,

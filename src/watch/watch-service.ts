@@ -15,7 +15,6 @@
 //   over with an up-to-date picture.
 // - stop(): the streams stop, nothing new is sent, in-flight imports may finish until the deadline, and the
 //   queue is persisted in the store (state `queued`, no claim) for the next start to resume.
-import {hostname} from 'node:os'
 import {imageKeyOf} from '../images/image-key.ts'
 import {formatImageRef} from '../images/image-reference.ts'
 import type {IntegrationMap} from '../images/integration-map.ts'
@@ -25,6 +24,7 @@ import {followTargetPods, type FollowOptions} from '../kube/pod-watcher.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageObservation, ImageRef} from '../models/image.ts'
+import {releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../sync/sync-service.ts'
 import {podImageSet, RunningImages, type PodImageSet} from './running-images.ts'
@@ -113,6 +113,7 @@ export class WatchService {
   #integrations: IntegrationMap | undefined
   #loadingIntegrations: Promise<void> | undefined
   #timers: NodeJS.Timeout[] = []
+  #heartbeat: ClaimHeartbeat | undefined
   #metricsDirty = true
   #fatal: unknown
   readonly #failed: Promise<never>
@@ -159,9 +160,9 @@ export class WatchService {
     this.#startStreams()
     const sweepMs = this.#o.sweepMs ?? 5_000
     this.#timers.push(setInterval(() => this.#sweep(), sweepMs))
-    this.#timers.push(setInterval(() => this.#o.store.extendClaims(this.runId, this.#o.leaseMs), Math.max(1_000, Math.floor(this.#o.leaseMs / 3))))
     this.#timers.push(setInterval(() => this.#publishRunning(), 5_000))
     for (const timer of this.#timers) timer.unref()
+    this.#heartbeat = startClaimHeartbeat(this.#o.store, this.runId, this.#o.leaseMs, (error) => this.#o.logger.warn({error: messageOf(error)}, 'could not renew the claims'))
   }
 
   /** Leadership changed (always true without --leader-elect): only the leader submits. */
@@ -212,6 +213,7 @@ export class WatchService {
   async stop(deadlineMs: number, abortInFlight: () => void): Promise<WatchStopResult> {
     this.#stopping = true
     for (const timer of this.#timers) clearInterval(timer)
+    this.#heartbeat?.stop()
     this.#streams.abort()
     await Promise.allSettled(this.#followers)
     let cutOff = 0
@@ -350,22 +352,12 @@ export class WatchService {
 
   // ---- deciding what to submit ----
 
-  /** Earlier runs' work: a persisted queue, and claims of runs on this host whose process is gone. */
+  /** Earlier runs' work: a persisted queue, and claims of runs that are gone (src/state/claim-holders.ts). */
   #resumeEarlierWork(): void {
-    const host = hostname()
-    const released = new Set<string>()
-    for (const work of this.#o.store.pendingWork()) {
-      const claim = work.claim
-      if (claim && !claim.expired && claim.runId !== this.runId && !released.has(claim.runId)) {
-        const run = this.#o.store.getRun(claim.runId)
-        if (run && (run.finishedAt !== undefined || (run.host === host && !processAlive(run.pid)))) {
-          this.#o.store.releaseAll(claim.runId)
-          if (run.finishedAt === undefined) this.#o.store.finishRun(claim.runId, 'failed', {})
-          released.add(claim.runId)
-        }
-      }
-      this.#resumed.set(work.key, work.image)
+    for (const gone of releaseClaimsOfGoneRuns(this.#o.store, {self: this.runId})) {
+      this.#o.logger.info({run: gone.run.id, pid: gone.run.pid, host: gone.run.host, images: gone.keys.length}, 'taking over the claims of a run that stopped without finishing')
     }
+    for (const work of this.#o.store.pendingWork()) this.#resumed.set(work.key, work.image)
     if (this.#resumed.size > 0) this.#o.logger.info({images: this.#resumed.size}, 'resuming images an earlier run found and did not submit')
   }
 
@@ -386,7 +378,10 @@ export class WatchService {
       this.#due.set(key, running.since + this.#o.pendingGraceMs)
       return
     }
-    const claim = this.#o.store.claim(key, {runId: this.runId, resubmitAfterMs: this.#o.resubmitAfterMs, leaseMs: this.#o.leaseMs, retryAfterMs: this.#o.retryAfterMs})
+    const options = {runId: this.runId, resubmitAfterMs: this.#o.resubmitAfterMs, leaseMs: this.#o.leaseMs, retryAfterMs: this.#o.retryAfterMs}
+    let claim = this.#o.store.claim(key, options)
+    // Held by a run on this host whose process is gone: its claims are given back at once, not after their lease.
+    if (!claim.claimed && claim.reason === 'in-flight' && claim.heldBy !== this.runId && releaseIfGone(this.#o.store, claim.heldBy)) claim = this.#o.store.claim(key, options)
     if (claim.claimed) {
       this.#due.delete(key)
       this.#resumed.delete(key)
@@ -531,15 +526,6 @@ export class WatchService {
     if (this.#fatal) return
     this.#fatal = error
     this.#fail(error)
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

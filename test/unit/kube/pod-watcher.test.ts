@@ -1,7 +1,8 @@
-// The watch stream's line splitting and the reconnect backoff.
+// The watch stream's line splitting and the reconnect delays (the shared retry policy).
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {reconnectDelay, splitLines} from '../../../src/kube/pod-watcher.ts'
+import {KubeRequestError, type KubeApiClient} from '../../../src/kube/kube-api-client.ts'
+import {followTargetPods, splitLines, type PodStreamEvents} from '../../../src/kube/pod-watcher.ts'
 
 async function* chunksOf(...chunks: Array<string | Uint8Array>): AsyncGenerator<string | Uint8Array> {
   for (const chunk of chunks) yield chunk
@@ -46,10 +47,41 @@ describe('splitLines', () => {
   })
 })
 
-describe('reconnectDelay', () => {
-  const backoff = {initialMs: 100, maxMs: 1000}
-  it('grows exponentially and stays between half and all of the capped delay', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((attempt) => reconnectDelay(attempt, backoff, () => 0.999999)), [100, 200, 400, 800, 1000, 1000])
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((attempt) => reconnectDelay(attempt, backoff, () => 0)), [50, 100, 200, 400, 500, 500])
+describe('watch reconnect delays', () => {
+  /** Follows a fake target whose every request fails with `failure`; returns the first `count` restart delays. */
+  async function delaysOf(failure: () => unknown, count: number, random: () => number): Promise<number[]> {
+    const controller = new AbortController()
+    const delays: number[] = []
+    const client = {
+      target: {name: 'fake', context: 'fake'},
+      getJson: () => Promise.reject(failure()),
+      stream: () => Promise.reject(failure()),
+    } as unknown as KubeApiClient
+    const events: PodStreamEvents = {
+      listStarted: () => undefined,
+      listPage: () => undefined,
+      listed: () => undefined,
+      upserted: () => undefined,
+      deleted: () => undefined,
+      restarting: ({delayMs}) => {
+        delays.push(delayMs)
+        if (delays.length >= count) controller.abort()
+      },
+    }
+    await followTargetPods(client, {namespaces: [], excludeNamespaces: [], skipJobPods: false}, events, {signal: controller.signal, backoff: {initialMs: 1, maxMs: 8}, random})
+    return delays
+  }
+
+  it('follow the shared backoff formula: doubling from initialMs, jittered by [1, 2), capped at maxMs', async () => {
+    const reset = () => new KubeRequestError('unreachable', 'reset', {cause: Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'})})
+    assert.deepEqual(await delaysOf(reset, 6, () => 0), [1, 2, 4, 8, 8, 8])
+    assert.deepEqual(await delaysOf(reset, 4, () => 0.5), [2, 3, 6, 8])
+  })
+
+  it('wait at least the Retry-After the server asked for, and retry even failures sync would not (a follower runs until stopped)', async () => {
+    const busy = () => Object.assign(new KubeRequestError('server', 'answered 429', {status: 429}), {retryAfterMs: 30})
+    assert.deepEqual(await delaysOf(busy, 2, () => 0), [30, 30])
+    const forbidden = () => new KubeRequestError('forbidden', 'pods is forbidden', {status: 403})
+    assert.deepEqual(await delaysOf(forbidden, 2, () => 0), [1, 2])
   })
 })
