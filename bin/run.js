@@ -2,13 +2,10 @@
 // Entry point of `kubectl snyk-watch` (kubectl finds this file on PATH as kubectl-snyk_watch).
 // The only place that ends the process: oclif's `handle` prints errors and exits with their code.
 
-// node:sqlite is stable enough for us but prints an ExperimentalWarning on Node 22: keep it off the
-// user's screen, and let every other warning through.
-process.removeAllListeners('warning')
-process.on('warning', (warning) => {
-  if (warning.name === 'ExperimentalWarning' && /SQLite/i.test(warning.message)) return
-  process.stderr.write(`${warning.name}: ${warning.message}\n`)
-})
+// node:sqlite's ExperimentalWarning stays off the user's screen; every other warning gets through.
+import {hideSqliteExperimentalWarning} from '../dist/cli/process-warnings.js'
+
+hideSqliteExperimentalWarning()
 
 // V8's code cache on disk (Node.js 22.1+; in the OS temp directory, NODE_DISABLE_COMPILE_CACHE=1 turns it off):
 // later runs skip compiling oclif and our modules, a good part of the start-up of a short command.

@@ -1,9 +1,10 @@
 // `npm test` after lint, type-check and build: makes sure the control-plane binaries exist (building
 // them through the Go module proxy on a cold machine), runs every test file with node's test runner,
 // then checks that no process the tests started (etcd, kube-apiserver: the PID ledger) is still running.
-// Arguments select test files: a path to a `.test.ts` file runs that file, other words are file name filters.
+// Arguments select test files: a path to a `.test.ts` file or a directory runs those files, other words are file
+// name filters.
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -28,8 +29,10 @@ console.log(`control plane ready: kube-apiserver ${binaries.kubernetesVersion}, 
 
 const files = [...testFiles('test/unit'), ...testFiles('test/integration'), ...testFiles('test/e2e')]
 const args = process.argv.slice(2)
-const named = args.filter((arg) => arg.endsWith('.test.ts') && existsSync(path.resolve(root, arg)))
-const filters = args.filter((arg) => !named.includes(arg))
+const isDirectory = (arg: string) => existsSync(path.resolve(root, arg)) && statSync(path.resolve(root, arg)).isDirectory()
+// A directory (e.g. test/package, which `npm test` leaves out: `npm run test:package` builds the release first) runs its files.
+const named = args.flatMap((arg) => (isDirectory(arg) ? testFiles(arg) : arg.endsWith('.test.ts') && existsSync(path.resolve(root, arg)) ? [arg] : []))
+const filters = args.filter((arg) => !named.includes(arg) && !isDirectory(arg))
 const selected = args.length > 0 ? [...named, ...files.filter((file) => filters.some((f) => file.includes(f)))] : files
 console.log(`running ${selected.length} test files`)
 

@@ -26,7 +26,7 @@ async function delegatedConfig(config: Kubeconfig, user: KubeUser): Promise<Kube
   let loaded = delegated.get(user)
   if (!loaded) {
     loaded = (async () => {
-      const {KubeConfig} = await import('@kubernetes/client-node')
+      const {KubeConfig} = await import('./client-node-config.ts')
       const kubeConfig = new KubeConfig()
       const context = config.getContextObject(config.getCurrentContext())!
       kubeConfig.loadFromString(JSON.stringify(kubeconfigDocumentFor(config.getCurrentCluster()!, user, context)))

@@ -48,7 +48,7 @@ describe('release archives', () => {
     const done = new Promise<void>((resolve, reject) => {
       extract.on('entry', (header, stream, next) => {
         const chunks: Buffer[] = []
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+        stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer))
         stream.on('end', () => {
           entries.push({name: header.name, mode: header.mode ?? 0, uid: header.uid ?? -1, gid: header.gid ?? -1, mtime: header.mtime?.getTime() ?? 0, body: Buffer.concat(chunks).toString()})
           next()
