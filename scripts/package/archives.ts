@@ -42,12 +42,13 @@ export function archiveName(version: string, os: ReleaseOs, arch: ReleaseArch): 
 
 /**
  * The one timestamp every archive entry carries, in seconds: $SOURCE_DATE_EPOCH when set (the reproducible-builds
- * convention), else the commit's time, else 0 outside a git checkout.
+ * convention), else the time of the last commit that changed anything but plugin.yaml, else 0 outside a git
+ * checkout. plugin.yaml is left out because it holds the archives' sums: committing it must not change them.
  */
 export function sourceDateEpoch(root: string, env: NodeJS.ProcessEnv = process.env): number {
   if (env.SOURCE_DATE_EPOCH && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) return Number(env.SOURCE_DATE_EPOCH)
   try {
-    const out = execFileSync('git', ['log', '-1', '--format=%ct'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
+    const out = execFileSync('git', ['log', '-1', '--format=%ct', '--', '.', ':(exclude)plugin.yaml'], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
     if (/^\d+$/.test(out)) return Number(out)
   } catch {
     // not a git checkout, or no git
