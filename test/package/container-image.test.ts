@@ -1,5 +1,5 @@
-// The container image as a container runtime runs it: built from this checkout (the real linux-amd64 single
-// executable, scripts/package/image.ts), unpacked from the OCI layout by umoci, and run by bubblewrap on its own
+// The container image as a container runtime runs it: the one `npm run package` wrote to dist/release (the real
+// linux single executables, scripts/package/image.ts), unpacked from the OCI layout by umoci, and run by bubblewrap on its own
 // read-only root filesystem as the image's user, with a kubeconfig mounted in, against a real API server on the
 // host's loopback (the sandbox shares the network namespace and nothing else). Needs Debian's skopeo, umoci and
 // bubblewrap (CI installs them): fails, never skips, without them.
@@ -10,17 +10,14 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
-import {buildCli} from '../../scripts/package/cli-build.ts'
-import {buildImages, IMAGE_EXECUTABLE, IMAGE_REPOSITORY, type BuiltImages} from '../../scripts/package/image.ts'
-import {buildExecutables} from '../../scripts/package/sea.ts'
+import {sha256Of} from '../../scripts/package/archives.ts'
+import {buildImages, dockerArchiveName, IMAGE_EXECUTABLE, IMAGE_REPOSITORY} from '../../scripts/package/image.ts'
 import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
 import {startClusters, type ClusterSet} from '../helpers/clusters.ts'
 import {digestOf} from '../helpers/kube-objects.ts'
+import {releaseFile, root, version} from './release-layout.ts'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const {version} = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {version: string}
 const execFileAsync = promisify(execFile)
 
 const tools: Record<string, string> = {skopeo: 'skopeo', umoci: 'umoci', bwrap: 'bubblewrap', 'apt-get': 'apt', 'dpkg-deb': 'dpkg'}
@@ -45,7 +42,7 @@ interface Run {
 
 describe('the container image', () => {
   let work: string
-  let built: BuiltImages
+  let layout: string
   let rootfs: string
   let image: ImageConfig
   let set: ClusterSet | undefined
@@ -54,13 +51,12 @@ describe('the container image', () => {
   before(async () => {
     requireTools()
     work = await mkdtemp(path.join(tmpdir(), 'snyk-watch-image-'))
-    await buildCli(root)
-    const [executable] = await buildExecutables({root, version, platforms: ['linux-amd64'], bundleDir: path.join(work, 'sea'), outDir: path.join(work, 'bin')})
-    built = await buildImages({root, version, executables: {'linux-amd64': executable!.path}, outDir: path.join(work, 'release'), log: (line) => console.error(line)})
-    // What a runtime does with the image: unpack its layers in order, read its config.
-    await execFileAsync('umoci', ['unpack', '--rootless', '--image', `${built.layout}:${version}`, path.join(work, 'bundle')])
+    layout = releaseFile('image')
+    // What a runtime does with the image: unpack the amd64 image's layers in order, read its config.
+    // umoci 0.4 (Debian's) unpacks the index's first image: amd64, in scripts/package/image.ts's order (checked below).
+    await execFileAsync('umoci', ['unpack', '--rootless', '--image', `${layout}:${version}`, path.join(work, 'bundle')])
     rootfs = path.join(work, 'bundle', 'rootfs')
-    image = JSON.parse((await execFileAsync('skopeo', ['inspect', '--config', `oci:${built.layout}:${version}`])).stdout) as ImageConfig
+    image = JSON.parse((await execFileAsync('skopeo', ['inspect', '--override-arch', 'amd64', '--config', `oci:${layout}:${version}`])).stdout) as ImageConfig
 
     set = await startClusters(1, {names: ['image']})
     const fixture = set.fixtures[0]!
@@ -107,19 +103,23 @@ describe('the container image', () => {
     })
   }
 
-  it('is an OCI image index tagged with the version, and a docker archive tagged with the reference the manifests use', async () => {
-    const index = JSON.parse(readFileSync(path.join(built.layout, 'index.json'), 'utf8')) as {manifests: Array<{mediaType: string; digest: string; annotations?: Record<string, string>}>}
-    assert.deepEqual(index.manifests.map((m) => [m.mediaType, m.digest, m.annotations?.['org.opencontainers.image.ref.name']]), [['application/vnd.oci.image.index.v1+json', built.index.digest, version]])
-    const platforms = JSON.parse((await execFileAsync('skopeo', ['inspect', '--raw', `oci:${built.layout}:${version}`])).stdout) as {manifests: Array<{platform: {os: string; architecture: string}}>}
-    assert.deepEqual(platforms.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`), ['linux/amd64'])
+  it('is an OCI image index for amd64 and arm64 tagged with the version, and docker archives tagged with the reference the manifests use', async () => {
+    const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {manifests: Array<{mediaType: string; digest: string; annotations?: Record<string, string>}>}
+    assert.deepEqual(index.manifests.map((m) => [m.mediaType, m.annotations?.['org.opencontainers.image.ref.name']]), [['application/vnd.oci.image.index.v1+json', version]])
+    const platforms = JSON.parse((await execFileAsync('skopeo', ['inspect', '--raw', `oci:${layout}:${version}`])).stdout) as {manifests: Array<{platform: {os: string; architecture: string}}>}
+    assert.deepEqual(platforms.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`), ['linux/amd64', 'linux/arm64'])
 
-    const archive = built.images[0]!.dockerArchive
-    assert.equal(archive.file, `kubectl-snyk-watch_${version}_linux_amd64.docker.tar`)
-    const manifest = JSON.parse((await execFileAsync('tar', ['-xOf', archive.path, 'manifest.json'])).stdout) as Array<{RepoTags: string[]; Layers: string[]}>
+    const sums = readFileSync(releaseFile('SHA256SUMS'), 'utf8')
+    for (const platform of ['linux-amd64', 'linux-arm64'] as const) {
+      const file = dockerArchiveName(version, platform)
+      assert.ok(sums.includes(`${sha256Of(releaseFile(file))}  ${file}\n`), `SHA256SUMS lists ${file}`)
+    }
+    const archive = releaseFile(dockerArchiveName(version, 'linux-amd64'))
+    const manifest = JSON.parse((await execFileAsync('tar', ['-xOf', archive, 'manifest.json'])).stdout) as Array<{RepoTags: string[]; Layers: string[]}>
     assert.deepEqual(manifest.map((m) => m.RepoTags), [[`${IMAGE_REPOSITORY}:${version}`]])
     assert.equal(manifest[0]!.Layers.length, 2, 'the base and the executable')
     assert.match(readFileSync(path.join(root, 'deploy', 'watch.yaml'), 'utf8'), new RegExp(`image: ${IMAGE_REPOSITORY}:${version.replaceAll('.', '\\.')}\\n`), 'the Deployment runs this image')
-    const fromArchive = JSON.parse((await execFileAsync('skopeo', ['inspect', '--config', `docker-archive:${archive.path}`])).stdout) as ImageConfig
+    const fromArchive = JSON.parse((await execFileAsync('skopeo', ['inspect', '--config', `docker-archive:${archive}`])).stdout) as ImageConfig
     assert.deepEqual(fromArchive.config, image.config, 'the docker archive is the same image')
   })
 
@@ -166,9 +166,11 @@ describe('the container image', () => {
     assert.deepEqual(result.images.map((entry) => entry.image).sort(), ['docker.io/library/nginx:1.27', 'quay.io/acme/api:2.1'])
   })
 
-  it('is reproducible: a second build gives the same digests', async () => {
-    const again = await buildImages({root, version, executables: {'linux-amd64': path.join(work, 'bin', 'linux-amd64', 'kubectl-snyk_watch')}, outDir: path.join(work, 'again')})
-    assert.equal(again.index.digest, built.index.digest)
-    assert.equal(again.images[0]!.dockerArchive.sha256, built.images[0]!.dockerArchive.sha256)
+  it("is reproducible: building it again from the release's executables gives the same digests", async () => {
+    const bin = (platform: string) => releaseFile(path.join('bin', platform, 'kubectl-snyk_watch'))
+    const again = await buildImages({root, version, executables: {'linux-amd64': bin('linux-amd64'), 'linux-arm64': bin('linux-arm64')}, outDir: path.join(work, 'again')})
+    const released = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {manifests: Array<{digest: string}>}
+    assert.equal(again.index.digest, released.manifests[0]!.digest)
+    for (const image of again.images) assert.equal(image.dockerArchive.sha256, sha256Of(releaseFile(image.dockerArchive.file)), image.dockerArchive.file)
   })
 })
