@@ -53,10 +53,12 @@ describe('the container image', () => {
     work = await mkdtemp(path.join(tmpdir(), 'snyk-watch-image-'))
     layout = releaseFile('image')
     // What a runtime does with the image: unpack the amd64 image's layers in order, read its config.
-    // umoci 0.4 (Debian's) unpacks the index's first image: amd64, in scripts/package/image.ts's order (checked below).
-    await execFileAsync('umoci', ['unpack', '--rootless', '--image', `${layout}:${version}`, path.join(work, 'bundle')])
+    // What a runtime does with the image: pick the amd64 image of the index (skopeo, as a pull on amd64 would),
+    // unpack its layers in order, read its config. umoci 0.4 (Debian's) cannot choose a platform itself.
+    await execFileAsync('skopeo', ['--override-arch', 'amd64', 'copy', '-q', `oci:${layout}:${version}`, `oci:${path.join(work, 'amd64')}:${version}`])
+    await execFileAsync('umoci', ['unpack', '--rootless', '--image', `${path.join(work, 'amd64')}:${version}`, path.join(work, 'bundle')])
     rootfs = path.join(work, 'bundle', 'rootfs')
-    image = JSON.parse((await execFileAsync('skopeo', ['inspect', '--override-arch', 'amd64', '--config', `oci:${layout}:${version}`])).stdout) as ImageConfig
+    image = JSON.parse((await execFileAsync('skopeo', ['--override-arch', 'amd64', 'inspect', '--config', `oci:${layout}:${version}`])).stdout) as ImageConfig
 
     set = await startClusters(1, {names: ['image']})
     const fixture = set.fixtures[0]!

@@ -1,9 +1,9 @@
 // The plugin as krew users get it: krew (built from its Go module) installs the linux-amd64 archive with the
-// committed-format plugin.yaml into a temporary KREW_ROOT; the real kubectl then runs it from krew's bin with no
+// plugin.yaml into a temporary KREW_ROOT; the real kubectl then runs it from krew's bin with no
 // Node.js on PATH, against a local cluster; krew uninstalls it. krew's own manifest validator checks plugin.yaml.
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -32,6 +32,7 @@ describe('krew', () => {
   let work: string
   let env: NodeJS.ProcessEnv
   let kubectl: string
+  let manifest: string
   const archive = `kubectl-snyk_watch_${version}_linux_amd64.tar.gz`
 
   before(async () => {
@@ -44,6 +45,11 @@ describe('krew', () => {
     symlinkSync(set.binaries.kubectl, path.join(tools, 'kubectl'))
     symlinkSync(krewBinary, path.join(tools, 'kubectl-krew'))
     kubectl = path.join(tools, 'kubectl')
+    // The committed plugin.yaml, not the working one: `npm run package` (test:package's first step) rewrites the
+    // file with the sums it built, so only HEAD's copy can disagree with them. Named after the plugin, as krew's
+    // validator wants.
+    manifest = path.join(work, 'snyk-watch.yaml')
+    writeFileSync(manifest, (await run('git', ['show', 'HEAD:plugin.yaml'], {cwd: root})).stdout)
     const krewRoot = path.join(work, 'krew')
     // krew's index is a git clone of krew-index (GitHub, out of reach here); uninstall only needs one to exist, and
     // install --manifest does not read it: an empty local repository serves.
@@ -59,15 +65,13 @@ describe('krew', () => {
     if (work) rmSync(work, {recursive: true, force: true})
   })
 
-  it("plugin.yaml passes krew's manifest validator and lists the sums of the archives this commit packs", async () => {
+  it("the committed plugin.yaml passes krew's manifest validator and lists the sums of the archives this commit packs", async () => {
     const validator = await ensureGoTool(validateKrewManifest, console.error)
-    // The validator wants the file named after the plugin; -skip-install: it would download each platform's uri.
-    const named = path.join(work, 'snyk-watch.yaml')
-    copyFileSync(path.join(root, 'plugin.yaml'), named)
-    const result = await exec(validator, ['-manifest', named, '-skip-install'], {PATH: process.env.PATH})
+    // -skip-install: the validator would download each platform's uri.
+    const result = await exec(validator, ['-manifest', manifest, '-skip-install'], {PATH: process.env.PATH})
     assert.equal(result.code, 0, result.stderr)
     const sums = new Map(readFileSync(releaseFile('SHA256SUMS'), 'utf8').trim().split('\n').map((line) => line.split(/\s+/).reverse() as [string, string]))
-    const listed = manifestSums(path.join(root, 'plugin.yaml'))
+    const listed = manifestSums(manifest)
     assert.deepEqual([...listed.keys()].sort(), ['darwin/amd64', 'darwin/arm64', 'linux/amd64', 'linux/arm64', 'windows/amd64'])
     for (const [platform, sha256] of listed) {
       const [os, arch] = platform.split('/')
@@ -78,7 +82,7 @@ describe('krew', () => {
 
   it('installs the linux-amd64 archive, runs through kubectl with no Node on PATH, and uninstalls', async () => {
     assert.equal(existsSync(path.join(work, 'tools', 'node')), false)
-    const install = await exec(kubectl, ['krew', 'install', `--manifest=${path.join(root, 'plugin.yaml')}`, `--archive=${releaseFile(archive)}`], env)
+    const install = await exec(kubectl, ['krew', 'install', `--manifest=${manifest}`, `--archive=${releaseFile(archive)}`], env)
     assert.equal(install.code, 0, install.stderr)
     assert.match(install.stderr, /Installed plugin: snyk-watch/)
     assert.match(install.stderr, /SNYK_TOKEN/)
