@@ -22,3 +22,7 @@ if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
 
 await execute({dir: import.meta.url})
+
+// A second Ctrl+C of `watch`: end now, with the code the command set, not when what it cut off lets go.
+const {exitAtOnce} = await import('../dist/cli/stop-signals.js')
+if (exitAtOnce()) process.exit()

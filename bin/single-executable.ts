@@ -11,6 +11,7 @@ import type {Command, Interfaces} from '@oclif/core'
 import manifestJson from '../oclif.manifest.json' with {type: 'json'}
 import pjsonJson from '../package.json' with {type: 'json'}
 import {hideSqliteExperimentalWarning} from '../src/cli/process-warnings.ts'
+import {exitAtOnce} from '../src/cli/stop-signals.ts'
 
 /** The commands, by id. The manifest says what each one is; its module is evaluated only when it runs. */
 const commandModules: Record<string, () => Promise<{default: Command.Class}>> = {
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
   const plugin = new BundledPlugin({root, isRoot: true, pjson})
   await plugin.load()
   await execute({loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
+  // A second Ctrl+C of `watch`: end now, with the code the command set, not when what it cut off lets go.
+  if (exitAtOnce()) process.exit()
 }
 
 // A CommonJS script has no top-level await; a failure before oclif runs is printed by oclif's handler all the same.

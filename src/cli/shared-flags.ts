@@ -2,6 +2,7 @@
 // SNYK_WATCH_<FLAG> and from the config file (see src/config/option-sources.ts); so none has an
 // oclif default here: "not given" must stay distinguishable.
 import {Flags} from '@oclif/core'
+import {defaults, DEFAULT_SNYK_API} from '../config/defaults.ts'
 
 export const targetFlags = {
   kubeconfig: Flags.string({description: 'Path to a kubeconfig file; repeat for several (each file is its own set of targets). Default: $KUBECONFIG merged as kubectl merges it, else ~/.kube/config, else the pod service account.', multiple: true, helpGroup: 'TARGETS'}),
@@ -17,11 +18,11 @@ export const targetFlags = {
 export const snykFlags = {
   org: Flags.string({description: 'Snyk organization id.', helpGroup: 'SNYK'}),
   'token-file': Flags.string({description: 'File holding the Snyk API token. Default: $SNYK_TOKEN.', helpGroup: 'SNYK'}),
-  api: Flags.string({description: 'Snyk API base URL (regional: https://api.eu.snyk.io, https://api.us.snyk.io, https://api.au.snyk.io). Default: https://api.snyk.io.', helpGroup: 'SNYK'}),
+  api: Flags.string({description: `Snyk API base URL (regional: https://api.eu.snyk.io, https://api.us.snyk.io, https://api.au.snyk.io). Default: ${DEFAULT_SNYK_API}.`, helpGroup: 'SNYK'}),
   integration: Flags.string({description: 'Registry host (glob) to Snyk integration: HOST=TYPE:ID or HOST=ID; repeatable. Default: discovered from the org.', multiple: true, helpGroup: 'SNYK'}),
-  concurrency: Flags.string({description: 'Snyk requests in flight at once (default 5).', helpGroup: 'SUBMISSION'}),
-  rate: Flags.string({description: 'Snyk requests per minute for this token (default 600).', helpGroup: 'SUBMISSION'}),
-  'max-retries': Flags.string({description: 'Retries of a failing Snyk request (default 5).', helpGroup: 'SUBMISSION'}),
+  concurrency: Flags.string({description: `Snyk requests in flight at once (default ${defaults.concurrency}).`, helpGroup: 'SUBMISSION'}),
+  rate: Flags.string({description: `Snyk requests per minute for this token (default ${defaults.ratePerMinute}).`, helpGroup: 'SUBMISSION'}),
+  'max-retries': Flags.string({description: `Retries of a failing Snyk request (default ${defaults.maxRetries}).`, helpGroup: 'SUBMISSION'}),
 }
 
 export const commonFlags = {

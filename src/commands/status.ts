@@ -6,6 +6,7 @@ import {renderStatus} from '../render/status-table.ts'
 import {resolveStatusOptions, type StatusOptions} from '../status/status-options.ts'
 import type {StatusResult} from '../status/status-result.ts'
 import {runStatus} from '../status/status-service.ts'
+import {defaults, durationText} from '../config/defaults.ts'
 
 export default class Status extends SnykWatchCommand {
   static override summary = 'What was found running and submitted, with Snyk\'s vulnerability counts; a CI gate.'
@@ -36,7 +37,7 @@ Every flag can also be set with SNYK_WATCH_<FLAG> or in the config file. Exit co
     refresh: Flags.boolean({description: 'Read the current issue counts from Snyk first (needs SNYK_TOKEN and --org).'}),
     sbom: Flags.string({description: 'Write one CycloneDX SBOM per monitored Snyk project into this directory.'}),
     watch: Flags.boolean({char: 'w', description: 'Keep showing the status, redrawn as the state store changes (sync or watch writing to it), until Ctrl+C. Not with --fail-on, --refresh or --sbom.', helpGroup: 'LIVE VIEW'}),
-    interval: Flags.string({description: 'How often --watch looks for changes (default 1s).', helpGroup: 'LIVE VIEW'}),
+    interval: Flags.string({description: `How often --watch looks for changes (default ${durationText(defaults.statusIntervalMs)}).`, helpGroup: 'LIVE VIEW'}),
     timeout: Flags.string({description: 'Stop Snyk requests after this long (e.g. 5m).'}),
     ...snykFlags,
     ...commonFlags,

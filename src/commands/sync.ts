@@ -6,6 +6,7 @@ import {renderSyncSummary} from '../render/sync-summary.ts'
 import {resolveSyncOptions} from '../sync/sync-options.ts'
 import type {SyncResult} from '../sync/sync-result.ts'
 import {runSyncCommand} from '../sync/sync-runner.ts'
+import {defaults, durationText} from '../config/defaults.ts'
 
 export default class Sync extends SnykWatchCommand {
   static override summary = 'Submit every image running in your clusters to Snyk, once.'
@@ -27,9 +28,9 @@ Exit codes: 0 success; 2 usage, configuration or authentication error; 3 partial
   static override flags = {
     ...targetFlags,
     ...snykFlags,
-    'resubmit-after': Flags.string({description: 'Submit an image again after this long (default 24h).', helpGroup: 'SUBMISSION'}),
+    'resubmit-after': Flags.string({description: `Submit an image again after this long (default ${durationText(defaults.resubmitAfterMs)}).`, helpGroup: 'SUBMISSION'}),
     wait: Flags.boolean({description: 'Wait for Snyk to finish each import and record its projects.', helpGroup: 'SUBMISSION'}),
-    'wait-timeout': Flags.string({description: 'How long --wait waits (default 10m).', helpGroup: 'SUBMISSION'}),
+    'wait-timeout': Flags.string({description: `How long --wait waits (default ${durationText(defaults.waitTimeoutMs)}).`, helpGroup: 'SUBMISSION'}),
     timeout: Flags.string({description: 'Stop the whole run after this long (e.g. 15m); what is left is taken by the next run.'}),
     'dry-run': Flags.boolean({description: 'Print the inventory and what would be submitted; needs no token and sends nothing to Snyk.'}),
     ...commonFlags,

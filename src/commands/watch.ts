@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {SnykWatchCommand} from '../cli/snyk-watch-command.ts'
 import {commonFlags, snykFlags, targetFlags} from '../cli/shared-flags.ts'
 import {runWatchCommand} from '../watch/watch-runner.ts'
+import {defaults, durationText} from '../config/defaults.ts'
 
 export default class Watch extends SnykWatchCommand {
   static override summary = 'Keep every image running in your clusters monitored by Snyk, continuously.'
@@ -30,14 +31,14 @@ Exit codes: 0 stopped by a signal after a clean shutdown; 2 usage, configuration
     'namespace-selector': Flags.string({description: 'Only namespaces whose labels match this selector (team=payments).', helpGroup: 'SCOPE'}),
     'cluster-name': Flags.string({description: 'Name shown for the cluster (default: the context name; "in-cluster" in a pod).', helpGroup: 'TARGETS'}),
     ...snykFlags,
-    'resubmit-after': Flags.string({description: 'Submit a running image again after this long (default 24h).', helpGroup: 'SUBMISSION'}),
-    'retry-after': Flags.string({description: 'Try a failed or skipped image again after this long (default 15m).', helpGroup: 'SUBMISSION'}),
-    'shutdown-timeout': Flags.string({description: 'How long in-flight imports may take to finish on SIGTERM (default 20s).'}),
+    'resubmit-after': Flags.string({description: `Submit a running image again after this long (default ${durationText(defaults.resubmitAfterMs)}).`, helpGroup: 'SUBMISSION'}),
+    'retry-after': Flags.string({description: `Try a failed or skipped image again after this long (default ${durationText(defaults.retryAfterMs)}).`, helpGroup: 'SUBMISSION'}),
+    'shutdown-timeout': Flags.string({description: `How long in-flight imports may take to finish on SIGTERM (default ${durationText(defaults.shutdownTimeoutMs)}).`}),
     listen: Flags.string({description: 'Serve /healthz, /readyz and /metrics on HOST:PORT or :PORT (default: off; :8080 in a pod).', helpGroup: 'SERVING'}),
     'leader-elect': Flags.boolean({description: 'Run as one of several replicas: only the holder of a Lease submits.', helpGroup: 'SERVING'}),
     'leader-elect-namespace': Flags.string({description: 'Namespace of the Lease (default: the pod namespace, else default).', helpGroup: 'SERVING'}),
     'leader-elect-name': Flags.string({description: 'Name of the Lease (default kubectl-snyk-watch).', helpGroup: 'SERVING'}),
-    'leader-elect-lease-duration': Flags.string({description: 'How long a leader that stops renewing keeps the lease (default 15s).', helpGroup: 'SERVING'}),
+    'leader-elect-lease-duration': Flags.string({description: `How long a leader that stops renewing keeps the lease (default ${durationText(defaults.leaseDurationMs)}).`, helpGroup: 'SERVING'}),
     'log-format': Flags.string({description: 'auto (JSON when stderr is not a terminal), json or text.', options: ['auto', 'json', 'text']}),
     'log-level': Flags.string({description: 'debug, info (default), warn or error.', options: ['debug', 'info', 'warn', 'error']}),
     state: commonFlags.state,

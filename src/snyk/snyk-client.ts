@@ -15,10 +15,10 @@ import {SnykHttpError} from './snyk-http-error.ts'
 import type {SnykFailureKind} from './snyk-http-error.ts'
 import {parseProject} from './snyk-project.ts'
 import type {SnykProject} from './snyk-project.ts'
+import {DEFAULT_SNYK_API} from '../config/defaults.ts'
 
 /** The REST API version we are written against (the version of Snyk's REST document our contract is distilled from). */
 export const SNYK_REST_VERSION = '2024-10-15'
-export const DEFAULT_SNYK_API = 'https://api.snyk.io'
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 
 const V1_MEDIA_TYPE = 'application/json; charset=utf-8'

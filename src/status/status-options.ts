@@ -1,8 +1,9 @@
 // The options of `status`, resolved from flags, environment (SNYK_WATCH_<FLAG>) and config file into one typed object.
+import {defaults} from '../config/defaults.ts'
 import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
 import {configFileKeys, statusOptionSpecs} from '../config/option-specs.ts'
+import {snykSettingsOf} from '../config/snyk-settings.ts'
 import {UsageError} from '../errors.ts'
-import {defaultSnykApi, readToken} from '../sync/sync-options.ts'
 import {severities, statusImageResults, statusViews, type Severity, type StatusImageResult, type StatusView} from './status-result.ts'
 
 export type StatusOutput = 'table' | 'wide' | 'json' | 'yaml'
@@ -70,13 +71,7 @@ export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS
   const refresh = o.refresh === true
   const sbomDir = o.sbom as string | undefined
   const needsSnyk = refresh || sbomDir !== undefined
-  const token = needsSnyk ? readToken(o['token-file'] as string | undefined, env) : undefined
-  const org = o.org as string | undefined
-  const why = refresh ? '--refresh' : '--sbom'
-  if (needsSnyk && !token) throw new UsageError(`${why} reads from Snyk and needs an API token: set SNYK_TOKEN or pass --token-file PATH`, {code: 'NO_TOKEN', suggestions: ['export SNYK_TOKEN=<your API token>', 'or leave out --refresh and --sbom: status works offline from the state store']})
-  if (needsSnyk && !org) throw new UsageError(`${why} needs the Snyk organization: pass --org ORG_ID (or set SNYK_WATCH_ORG)`, {code: 'NO_ORG', suggestions: ['find the org id in Snyk under Settings > General']})
-  const api = ((o.api as string | undefined) ?? defaultSnykApi).replace(/\/+$/, '')
-  if (!/^https?:\/\/[^/]+/.test(api)) throw new UsageError(`--api must be a URL like ${defaultSnykApi}, got ${api}`, {code: 'INVALID_OPTION', suggestions: ['regional hosts: https://api.us.snyk.io, https://api.eu.snyk.io, https://api.au.snyk.io']})
+  const {org, token, api, concurrency, ratePerMinute, maxRetries} = snykSettingsOf(o, env, needsSnyk ? {needed: true, by: refresh ? '--refresh' : '--sbom'} : {needed: false})
   return {
     statePath: o.state as string | undefined,
     view: oneOf('by', o.by as string | undefined, statusViews) ?? 'image',
@@ -94,11 +89,11 @@ export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS
     org,
     token,
     api,
-    concurrency: (o.concurrency as number | undefined) ?? 5,
-    ratePerMinute: (o.rate as number | undefined) ?? 600,
-    maxRetries: (o['max-retries'] as number | undefined) ?? 5,
+    concurrency,
+    ratePerMinute,
+    maxRetries,
     timeoutMs: o.timeout as number | undefined,
     watch,
-    intervalMs: (o.interval as number | undefined) ?? 1000,
+    intervalMs: (o.interval as number | undefined) ?? defaults.statusIntervalMs,
   }
 }

@@ -4,10 +4,9 @@ import {existsSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AuthError, ConfigError, ExitCode} from '../errors.ts'
-import type {SnykClient} from '../snyk/snyk-client.ts'
 import type {ProjectIssueCounts} from '../state/records.ts'
 import {defaultStatePath, openStateStore, type StateStore} from '../state/state-store.ts'
-import type {SubmissionCore} from '../submit/submission-core.ts'
+import type {SnykConnection} from '../submit/snyk-connection.ts'
 import type {StatusOptions} from './status-options.ts'
 import {countImages, evaluateGate, findDrift, groupImages, isImportedImage, StatusImageBuilder, type ImportedImage} from './status-report.ts'
 import type {StatusImage, StatusRefresh, StatusResult, StatusSbomExport} from './status-result.ts'
@@ -20,11 +19,8 @@ export interface StatusIO {
   signals?: NodeJS.EventEmitter
 }
 
-interface SnykDeps {
-  client: SnykClient
-  core: SubmissionCore
-  orgId: string
-}
+/** What the Snyk reads need of a connection (src/submit/snyk-connection.ts). */
+type SnykDeps = Pick<SnykConnection, 'client' | 'core' | 'orgId'>
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -165,14 +161,12 @@ export async function runStatus(options: StatusOptions, io: StatusIO): Promise<S
   const stop = (name: string) => controller.abort(new Error(`interrupted by ${name}`))
   signals.on('SIGINT', stop)
   signals.on('SIGTERM', stop)
-  let snyk: SnykDeps | undefined
+  let snyk: SnykConnection | undefined
   try {
     const signal = options.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]) : controller.signal
-    const token = options.token!
-    const orgId = options.org!
     // Loaded only when needed: offline status starts faster without undici and the limiter.
-    const [{SnykClient}, {SubmissionCore}] = await Promise.all([import('../snyk/snyk-client.ts'), import('../submit/submission-core.ts')])
-    snyk = {orgId, client: new SnykClient({token, apiBase: options.api}), core: new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})}
+    const {connectSnyk} = await import('../submit/snyk-connection.ts')
+    snyk = connectSnyk(options, signal)
     let selection = select(store, options)
     let refresh: StatusRefresh | undefined
     if (options.refresh) {
@@ -182,10 +176,7 @@ export async function runStatus(options: StatusOptions, io: StatusIO): Promise<S
     const sbom = options.sbomDir !== undefined ? await exportSboms(options.sbomDir, selection.images, snyk) : undefined
     return buildResult(selection, options, statePath, {...(refresh ? {refresh} : {}), ...(sbom ? {sbom} : {})})
   } finally {
-    if (snyk) {
-      snyk.core.close()
-      await snyk.client.close()
-    }
+    await snyk?.close()
     signals.off('SIGINT', stop)
     signals.off('SIGTERM', stop)
     store.close()

@@ -7,15 +7,13 @@
 // lane; later callers get the same lane whatever settings they pass (`settings` says what it runs with).
 import {createHash} from 'node:crypto'
 import Bottleneck from 'bottleneck'
+import {defaults} from '../config/defaults.ts'
 import type {AuthError} from '../errors.ts'
 import {CircuitBreaker} from './circuit-breaker.ts'
 import type {CircuitBreakerOptions} from './circuit-breaker.ts'
 import type {Clock} from './clock.ts'
 import {RateGate} from './rate-gate.ts'
 
-export const DEFAULT_CONCURRENCY = 10
-/** Requests per minute. Snyk allows 2,000 (v1) and 1,620 (REST) per minute: stay well under both. */
-export const DEFAULT_RATE_PER_MINUTE = 1200
 
 export interface LaneSettings {
   /** Requests in flight at once (--concurrency). */
@@ -47,8 +45,8 @@ export class SubmissionLane {
   #tokenRejection: AuthError | undefined
 
   constructor(key: string, settings: LaneSettings = {}) {
-    const concurrency = settings.concurrency ?? DEFAULT_CONCURRENCY
-    const ratePerMinute = settings.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE
+    const concurrency = settings.concurrency ?? defaults.concurrency
+    const ratePerMinute = settings.ratePerMinute ?? defaults.ratePerMinute
     const minuteMs = settings.minuteMs ?? 60_000
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be an integer >= 1')
     this.key = key

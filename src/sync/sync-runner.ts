@@ -1,14 +1,13 @@
 // Builds everything `sync` needs from its options (targets, state store, Snyk client, submission core,
 // progress display, one AbortSignal for SIGINT/SIGTERM and --timeout), runs the pipeline, and cleans up.
+import {onStopSignals} from '../cli/stop-signals.ts'
 import {createIntegrationMap, parseIntegrationOptions} from '../images/integration-map.ts'
 import {CONTAINER_INTEGRATION_TYPES} from '../images/snyk-target-name.ts'
 import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
 import {resolveTargets} from '../kube/target.ts'
 import {LineProgress, ListrProgress, SilentProgress, type SyncProgress} from '../render/sync-progress.ts'
-import {SnykClient} from '../snyk/snyk-client.ts'
 import {defaultStatePath, openStateStore} from '../state/state-store.ts'
-import {SubmissionCore} from '../submit/submission-core.ts'
-import {createSnykSubmitter} from './snyk-submitter.ts'
+import {connectSnyk} from '../submit/snyk-connection.ts'
 import type {SyncOptions} from './sync-options.ts'
 import type {SyncResult} from './sync-result.ts'
 import {runSync} from './sync-service.ts'
@@ -41,19 +40,15 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
   // recorded, within drainMs). A second one, or the deadline, cancels what is still in flight.
   const graceful = new AbortController()
   const hard = new AbortController()
-  const signals = io.signals ?? process
   let drainTimer: NodeJS.Timeout | undefined
-  const stop = (name: string) => {
-    if (graceful.signal.aborted) {
-      hard.abort(new Error(`interrupted by a second ${name}`))
-      return
-    }
-    graceful.abort(new Error(`interrupted by ${name}`))
-    drainTimer = setTimeout(() => hard.abort(new Error('in-flight requests did not finish in time')), io.drainMs ?? 10_000)
-    drainTimer.unref()
-  }
-  signals.on('SIGINT', stop)
-  signals.on('SIGTERM', stop)
+  const stopListening = onStopSignals(io.signals ?? process, {
+    graceful(name) {
+      graceful.abort(new Error(`interrupted by ${name}`))
+      drainTimer = setTimeout(() => hard.abort(new Error('in-flight requests did not finish in time')), io.drainMs ?? 10_000)
+      drainTimer.unref()
+    },
+    hard: (name) => hard.abort(new Error(`interrupted by a second ${name}`)),
+  })
   const signal = options.timeoutMs ? AbortSignal.any([hard.signal, AbortSignal.timeout(options.timeoutMs)]) : hard.signal
   const progress = chooseProgress(io)
   const common = {targets, scope: options.scope, progress, clock: Date.now, signal, stop: graceful.signal, resubmitAfterMs: options.resubmitAfterMs, wait: options.wait, concurrency: options.concurrency}
@@ -62,25 +57,20 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
     if (options.dryRun) {
       return await runSync({...common, dryRunIntegrations: createIntegrationMap({options: integrations, discovered: dryRunDiscovery})})
     }
-    const token = options.token!
-    const orgId = options.org!
     const store = openStateStore(options.statePath ?? defaultStatePath(io.env))
-    const client = new SnykClient({token, apiBase: options.api})
-    const core = new SubmissionCore({token, signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})
+    const snyk = connectSnyk(options, signal)
     try {
-      const submitter = createSnykSubmitter({client, core, orgId, integrations, waitTimeoutMs: options.waitTimeoutMs})
+      const submitter = snyk.submitter(options.integrations, options.waitTimeoutMs)
       // Images another live run holds are waited for within this run's own --timeout (less a margin to report).
       const holderWaitMs = options.timeoutMs ? Math.max(0, options.timeoutMs - 5_000) : undefined
       return await runSync({...common, store, submitter, ...(holderWaitMs === undefined ? {} : {holderWaitMs})})
     } finally {
-      core.close()
-      await client.close()
+      await snyk.close()
       store.close()
     }
   } finally {
     clearTimeout(drainTimer)
     await progress.close()
-    signals.off('SIGINT', stop)
-    signals.off('SIGTERM', stop)
+    stopListening()
   }
 }

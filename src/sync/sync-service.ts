@@ -14,21 +14,8 @@ import type {ImageObservation, ImageRef} from '../models/image.ts'
 import type {SyncProgress, SubmissionSnapshot} from '../render/sync-progress.ts'
 import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
+import type {ImageSubmitter} from '../submit/image-submitter.ts'
 import {countResults, outcomeOf, type SyncDrift, type SyncImage, type SyncResult, type SyncTarget} from './sync-result.ts'
-
-/** How images reach Snyk: implemented over the Snyk client and the submission core. */
-export interface ImageSubmitter {
-  /** The org's integrations, used to build the integration map. */
-  integrationMap(): Promise<IntegrationMap>
-  /** `signal` cancels the call, even in flight; the submission core gives it its limiter, retries and 429 pauses. */
-  importImage(plan: {integrationId: string; targetName: string}, signal: AbortSignal): Promise<{jobUrl: string}>
-  /** Polls an import job until it is done or the wait times out. */
-  waitForJob(jobUrl: string, signal: AbortSignal): Promise<{status: 'complete'; projects: Array<{id: string; url?: string}>} | {status: 'failed' | 'timeout'; error: string}>
-  /** Live figures for the progress display. */
-  snapshot(): {inFlight: number; retries: number; pausedUntil?: number}
-  /** Classifies an error thrown by importImage / waitForJob. `fatal` errors (authentication) stop the run. */
-  classify(error: unknown): {fatal: boolean; retryable: boolean; message: string}
-}
 
 export interface SyncDeps {
   targets: Target[]

@@ -1,10 +1,11 @@
 // The options of `watch`, resolved from flags, environment and config file into one typed object. The
 // config file is read again on SIGHUP (resolveWatchOptions is called again with the same flags).
 import {existsSync, readFileSync} from 'node:fs'
+import {defaults} from '../config/defaults.ts'
 import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
 import {configFileKeys, watchOptionSpecs} from '../config/option-specs.ts'
+import {pipelineOptionsOf, type PipelineOptions} from '../config/pipeline-options.ts'
 import {UsageError} from '../errors.ts'
-import {pipelineOptionsOf, type PipelineOptions} from '../sync/sync-options.ts'
 
 export type LogFormat = 'json' | 'text' | 'auto'
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -41,14 +42,14 @@ export function resolveWatchOptions(flags: Record<string, unknown>, env: NodeJS.
     (o['leader-elect-namespace'] as string | undefined) ?? (existsSync(serviceAccountNamespace) ? readFileSync(serviceAccountNamespace, 'utf8').trim() : 'default')
   return {
     ...pipelineOptionsOf(o, env, true),
-    resubmitAfterMs: (o['resubmit-after'] as number | undefined) ?? 24 * 3600_000,
-    retryAfterMs: (o['retry-after'] as number | undefined) ?? 15 * 60_000,
-    shutdownTimeoutMs: (o['shutdown-timeout'] as number | undefined) ?? 20_000,
+    resubmitAfterMs: (o['resubmit-after'] as number | undefined) ?? defaults.resubmitAfterMs,
+    retryAfterMs: (o['retry-after'] as number | undefined) ?? defaults.retryAfterMs,
+    shutdownTimeoutMs: (o['shutdown-timeout'] as number | undefined) ?? defaults.shutdownTimeoutMs,
     // On in a container (the Deployment probes it), off on a laptop.
     listen: (o.listen as string | undefined) ?? (inCluster ? ':8080' : undefined),
     leaderElection:
       o['leader-elect'] === true
-        ? {namespace: leaseNamespace, name: (o['leader-elect-name'] as string | undefined) ?? 'kubectl-snyk-watch', leaseDurationMs: (o['leader-elect-lease-duration'] as number | undefined) ?? 15_000}
+        ? {namespace: leaseNamespace, name: (o['leader-elect-name'] as string | undefined) ?? 'kubectl-snyk-watch', leaseDurationMs: (o['leader-elect-lease-duration'] as number | undefined) ?? defaults.leaseDurationMs}
         : undefined,
     clusterName: o['cluster-name'] as string | undefined,
     namespaceSelector: o['namespace-selector'] as string | undefined,

@@ -3,13 +3,15 @@
 //
 // - first SIGINT/SIGTERM: the streams stop, nothing new is sent, in-flight imports may finish within
 //   --shutdown-timeout, the queue is persisted in the store, the lease is released; exit 0;
-// - a second one: the queue is persisted (synchronously) and the process exits at once with 130;
+// - a second one: the queue is persisted (synchronously) and the command returns 130 at once, asking the entry
+//   point to end the process without waiting for what was cut off;
 // - SIGHUP: the config file is read again; new filters restart the streams, a new rate applies to the
 //   token's gate, new integrations are looked up again; the queue is kept.
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
+import {defaults} from '../config/defaults.ts'
+import {onStopSignals, requestExitAtOnce} from '../cli/stop-signals.ts'
 import {ConfigError, ExitCode} from '../errors.ts'
-import {parseIntegrationOptions} from '../images/integration-map.ts'
 import {KubeApiClient} from '../kube/kube-api-client.ts'
 import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
 import type {FollowOptions} from '../kube/pod-watcher.ts'
@@ -19,12 +21,10 @@ import {LeaderElector} from '../ha/leader-elector.ts'
 import {startHealthServer} from '../observe/http-server.ts'
 import {createLogger} from '../observe/logger.ts'
 import {WatchMetrics} from '../observe/metrics.ts'
-import {SnykClient} from '../snyk/snyk-client.ts'
 import {claimLeaseMs} from '../state/claim-holders.ts'
 import {defaultStatePath, openStateStore} from '../state/state-store.ts'
 import {processLimiters} from '../submit/limiter-registry.ts'
-import {SubmissionCore} from '../submit/submission-core.ts'
-import {createSnykSubmitter} from '../sync/snyk-submitter.ts'
+import {connectSnyk} from '../submit/snyk-connection.ts'
 import {resolveWatchOptions, type WatchOptions} from './watch-options.ts'
 import {WatchService} from './watch-service.ts'
 
@@ -33,8 +33,6 @@ export interface WatchIO {
   stderr: NodeJS.WriteStream | (NodeJS.WritableStream & {isTTY?: boolean})
   /** Process signals (tests pass their own emitter). */
   signals?: NodeJS.EventEmitter
-  /** Exits at once (a second Ctrl+C). */
-  exit?: (code: number) => void
   /** Stream settings (tests shorten the server-side watch timeout). */
   follow?: Omit<FollowOptions, 'signal'>
   /** Called once the service runs (tests read the health server's URL). */
@@ -63,14 +61,12 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
   const logger = createLogger({format: options.logFormat, level: options.logLevel, stream: io.stderr})
   const targets = nameTargets(resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets), options.clusterName)
   const token = options.token!
-  const orgId = options.org!
 
   const hard = new AbortController()
   const store = openStateStore(options.statePath ?? defaultStatePath(io.env))
-  const client = new SnykClient({token, apiBase: options.api})
-  const core = new SubmissionCore({token, signal: hard.signal, orgId, concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, maxRetries: options.maxRetries})
-  const submitterFor = (integrations: string[]) =>
-    createSnykSubmitter({client, core, orgId, integrations: parseIntegrationOptions(integrations), waitTimeoutMs: 30 * 60_000})
+  const snyk = connectSnyk(options, hard.signal)
+  const {core} = snyk
+  const submitterFor = (integrations: string[]) => snyk.submitter(integrations, defaults.watchJobWaitMs)
   const metrics = new WatchMetrics()
   const detachMetrics = metrics.attachCore(core)
   const service = new WatchService({
@@ -98,19 +94,21 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
   let electionClient: KubeApiClient | undefined
   let stopRequested!: (name: string) => void
   const stopping = new Promise<string>((resolve) => (stopRequested = resolve))
-  let signalCount = 0
-  const onStop = (name: string) => {
-    signalCount++
-    if (signalCount === 1) {
+  let stoppedHard!: () => void
+  const hardStop = new Promise<number>((resolve) => (stoppedHard = () => resolve(ExitCode.interrupted)))
+  const stopListening = onStopSignals(signals, {
+    graceful(name) {
       logger.info({signal: name}, `${name}: stopping (again to exit at once)`)
       stopRequested(name)
-      return
-    }
-    const persisted = service.persistQueue()
-    logger.warn({signal: name, persisted}, `second ${name}: exiting at once; ${persisted} queued images are kept for the next start`)
-    hard.abort(new Error(`interrupted by a second ${name}`))
-    ;(io.exit ?? ((code: number) => process.exit(code)))(ExitCode.interrupted)
-  }
+    },
+    hard(name) {
+      const persisted = service.persistQueue()
+      logger.warn({signal: name, persisted}, `second ${name}: exiting at once; ${persisted} queued images are kept for the next start`)
+      hard.abort(new Error(`interrupted by a second ${name}`))
+      requestExitAtOnce()
+      stoppedHard()
+    },
+  })
   const onHangup = () => {
     void reload().catch((error: unknown) => logger.error({error: error instanceof Error ? error.message : String(error)}, 'SIGHUP: the configuration was not reloaded'))
   }
@@ -129,8 +127,6 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
     options = next
     logger.info({changes}, changes.length > 0 ? `SIGHUP: configuration reloaded (${changes.join(', ')})` : 'SIGHUP: configuration reloaded, nothing changed')
   }
-  signals.on('SIGINT', onStop)
-  signals.on('SIGTERM', onStop)
   signals.on('SIGHUP', onHangup)
 
   try {
@@ -164,24 +160,27 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
     io.started?.({runId: service.runId, ...(server ? {url: server.url} : {})})
 
     let fatal: unknown
-    await Promise.race([stopping, service.failed.catch((error: unknown) => (fatal = error))])
-    const shutdown = await service.stop(fatal ? 0 : options.shutdownTimeoutMs, () => hard.abort(new Error('the shutdown deadline passed')))
-    election.abort()
-    await electorRun
-    logger.info({persisted: shutdown.persisted, cutOff: shutdown.cutOff}, `stopped; ${shutdown.persisted} queued images are kept for the next start`)
-    if (fatal) throw fatal
-    return ExitCode.ok
+    const stopped = (async () => {
+      await Promise.race([stopping, service.failed.catch((error: unknown) => (fatal = error))])
+      const shutdown = await service.stop(fatal ? 0 : options.shutdownTimeoutMs, () => hard.abort(new Error('the shutdown deadline passed')))
+      election.abort()
+      await electorRun
+      logger.info({persisted: shutdown.persisted, cutOff: shutdown.cutOff}, `stopped; ${shutdown.persisted} queued images are kept for the next start`)
+      if (fatal) throw fatal
+      return ExitCode.ok
+    })()
+    // A second signal does not wait for the graceful stop: what it cut off ends when the process does.
+    void stopped.catch(() => undefined)
+    return await Promise.race([stopped, hardStop])
   } finally {
-    signals.off('SIGINT', onStop)
-    signals.off('SIGTERM', onStop)
+    stopListening()
     signals.off('SIGHUP', onHangup)
     election.abort()
     hard.abort()
     detachMetrics()
     await server?.close()
     await electionClient?.close()
-    core.close()
-    await client.close()
+    await snyk.close()
     store.close()
   }
 }

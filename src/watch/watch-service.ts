@@ -26,7 +26,7 @@ import type {Target} from '../kube/target.ts'
 import type {ImageObservation, ImageRef} from '../models/image.ts'
 import {releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
-import type {ImageSubmitter} from '../sync/sync-service.ts'
+import type {ImageSubmitter} from '../submit/image-submitter.ts'
 import {podImageSet, RunningImages, type PodImageSet} from './running-images.ts'
 
 /** The logger calls the service makes (pino's signature). */

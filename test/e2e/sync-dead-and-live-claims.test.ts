@@ -20,7 +20,7 @@ import {SilentProgress} from '../../src/render/sync-progress.ts'
 import {SnykClient} from '../../src/snyk/snyk-client.ts'
 import {openStateStore} from '../../src/state/state-store.ts'
 import {SubmissionCore} from '../../src/submit/submission-core.ts'
-import {createSnykSubmitter} from '../../src/sync/snyk-submitter.ts'
+import {createSnykSubmitter} from '../../src/submit/snyk-submitter.ts'
 import type {SyncResult} from '../../src/sync/sync-result.ts'
 import {runSync} from '../../src/sync/sync-service.ts'
 

@@ -124,6 +124,22 @@ describe('watch processes through kubectl', () => {
     second.child.kill('SIGTERM')
     assert.equal(await second.exited, 0)
   })
+  it('a second Ctrl+C ends the process at once with 130, while an import hangs in flight', async (t: TestContext) => {
+    const snyk = await withSnykEmulator(t)
+    // Every import hangs for a minute, and the graceful stop would wait a minute for it (--shutdown-timeout).
+    snyk.faults.push({when: {operationId: 'Importtargets', times: Infinity}, fault: {kind: 'slow', delayMs: 60_000}})
+    const fixture = set.fixtures[0]!
+    await fixture.createNamespace('twice')
+    await fixture.createPod({name: 'hung', namespace: 'twice', containers: [{name: 'app', image: 'ghcr.io/acme/hung:1', digest: digestOf('hung')}]})
+    const watch = start(t, snyk, ['-n', 'twice', '--state', path.join(set.workDir, `twice-${count++}.db`), '--shutdown-timeout', '60s'])
+    await until('the import in flight', () => snyk.requests.some((r) => r.method === 'POST'), 30_000)
+    watch.child.kill('SIGINT')
+    await until('the graceful stop', () => watch.logged(/stopping \(again to exit at once\)/).length > 0, 10_000)
+    watch.child.kill('SIGINT')
+    const code = await Promise.race([watch.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running 15 s after the second SIGINT'), 15_000))])
+    assert.equal(code, 130)
+    assert.equal(watch.logged(/^second SIGINT: exiting at once/).length, 1, JSON.stringify(watch.logs.map((l) => l['msg'])))
+  })
   it('deploy/watch.yaml is accepted by a real API server, and its least-privilege RBAC lets the service account watch and lead', async (t: TestContext) => {
     const snyk = await withSnykEmulator(t)
     const kubectl = (...args: string[]) => {

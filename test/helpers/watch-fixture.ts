@@ -16,8 +16,6 @@ export interface RunningWatch {
   runId: string
   /** Sends SIGTERM and waits for the exit code. */
   stop(): Promise<number>
-  /** Codes the command asked to exit with at once (a second Ctrl+C). */
-  exits: number[]
   /** Log lines whose message matches. */
   logged(pattern: RegExp): Array<Record<string, unknown>>
 }
@@ -38,10 +36,9 @@ export async function startWatch(flags: Record<string, unknown>, env: NodeJS.Pro
     {isTTY: false},
   )
   const signals = new EventEmitter()
-  const exits: number[] = []
   let started!: (info: {url?: string; runId: string}) => void
   const ready = new Promise<{url?: string; runId: string}>((resolve) => (started = resolve))
-  const done = runWatchCommand({flags: {'log-format': 'json', ...flags}, config: undefined}, {env, stderr, signals, started, exit: (code) => exits.push(code), ...extra})
+  const done = runWatchCommand({flags: {'log-format': 'json', ...flags}, config: undefined}, {env, stderr, signals, started, ...extra})
   const info = await Promise.race([ready, done.then((code) => Promise.reject(new Error(`watch exited with ${code} before starting`)))])
   return {
     done,
@@ -49,7 +46,6 @@ export async function startWatch(flags: Record<string, unknown>, env: NodeJS.Pro
     logs,
     url: info.url,
     runId: info.runId,
-    exits,
     async stop() {
       signals.emit('SIGTERM', 'SIGTERM')
       return done

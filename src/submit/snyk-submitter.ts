@@ -1,12 +1,12 @@
-// The ImageSubmitter of the sync pipeline over the Snyk client and the submission core: every request,
+// The ImageSubmitter of both drivers (sync and watch) over the Snyk client and the submission core: every request,
 // imports and job polls alike, goes through the core's one limiter, gate and retry layer.
 import {AuthError} from '../errors.ts'
 import {createIntegrationMap, type IntegrationMap, type IntegrationOption} from '../images/integration-map.ts'
 import type {SnykClient} from '../snyk/snyk-client.ts'
 import {SnykHttpError} from '../snyk/snyk-http-error.ts'
-import {waitForImportJob} from '../submit/import-waiter.ts'
-import type {SubmissionCore} from '../submit/submission-core.ts'
-import type {ImageSubmitter} from './sync-service.ts'
+import {waitForImportJob} from './import-waiter.ts'
+import type {SubmissionCore} from './submission-core.ts'
+import type {ImageSubmitter} from './image-submitter.ts'
 
 export interface SnykSubmitterOptions {
   client: SnykClient
