@@ -10,7 +10,8 @@ import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 import type {ImageObservation} from '../../src/models/image.ts'
-import {openStateStore, type StateStore} from '../../src/state/state-store.ts'
+import type {SqliteStateStore} from '../../src/state/sqlite/sqlite-state-store.ts'
+import {openStateStore} from '../../src/state/state-store.ts'
 import type {StatusResult} from '../../src/status/status-result.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -54,7 +55,7 @@ const frames = (stdout: string): string[] => stdout.split(/\n(?=┌)/).filter((f
 describe('status --watch, a child process over a store another process writes', () => {
   let dir: string
   let state: string
-  let store: StateStore
+  let store: SqliteStateStore
   let run: string
   const live: LiveStatus[] = []
 
