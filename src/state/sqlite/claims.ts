@@ -4,6 +4,7 @@ import type {SQLInputValue} from 'node:sqlite'
 import {BugError} from '../../errors.ts'
 import type {ClaimHolderRecord, ClaimOptions, ClaimResult, FailureDetails, PendingWork, SkipDetails, SnykProjectRef, SubmissionState, SubmittedDetails} from '../records.ts'
 import {redactSecrets} from '../redact-secrets.ts'
+import {sqlStates, submissionTransitions, unfinishedStates} from '../submission-states.ts'
 import type {SqliteConnection} from './connection.ts'
 import {imageRefOf, integer, optionalInteger, optionalText, requireDuration, text} from './rows.ts'
 
@@ -11,11 +12,14 @@ import {imageRefOf, integer, optionalInteger, optionalText, requireDuration, tex
 const releaseIfHeld = `claimed_by = CASE WHEN claimed_by = excluded.updated_by THEN NULL ELSE claimed_by END,
   claim_expires_at = CASE WHEN claimed_by = excluded.updated_by THEN NULL ELSE claim_expires_at END`
 
+/** The states `release` sends back to the queue. */
+const releasable = sqlStates(submissionTransitions.release.from)
+
 /** Gives back every claim `runId` holds, inside the caller's write transaction: unfinished ones go back to `queued`. */
 export function releaseClaimsOf(c: SqliteConnection, runId: string, now: number): number {
   return Number(
     c.statement(
-      `UPDATE submissions SET state = CASE WHEN state IN ('queued', 'submitting') THEN 'queued' ELSE state END,
+      `UPDATE submissions SET state = CASE WHEN state IN (${releasable}) THEN '${submissionTransitions.release.to}' ELSE state END,
          claimed_by = NULL, claim_expires_at = NULL, updated_at = ? WHERE claimed_by = ?`,
     ).run(now, runId).changes,
   )
@@ -108,7 +112,7 @@ export class SqliteClaims {
     const expiresAt = options.leaseMs === undefined ? null : now + options.leaseMs
     const {changes} = this.#c.run(
       `UPDATE submissions SET state = 'submitting', attempts = attempts + 1, claim_expires_at = coalesce(?, claim_expires_at), updated_at = ?
-       WHERE image_id = (SELECT id FROM images WHERE key = ?) AND claimed_by = ?`,
+       WHERE image_id = (SELECT id FROM images WHERE key = ?) AND claimed_by = ? AND state IN (${sqlStates(submissionTransitions.markSubmitting.from)})`,
       expiresAt,
       now,
       key,
@@ -139,7 +143,7 @@ export class SqliteClaims {
   release(key: string, runId: string): boolean {
     const now = this.#c.now()
     const {changes} = this.#c.run(
-      `UPDATE submissions SET state = CASE WHEN state IN ('queued', 'submitting') THEN 'queued' ELSE state END,
+      `UPDATE submissions SET state = CASE WHEN state IN (${releasable}) THEN '${submissionTransitions.release.to}' ELSE state END,
          claimed_by = NULL, claim_expires_at = NULL, updated_at = ? WHERE image_id = (SELECT id FROM images WHERE key = ?) AND claimed_by = ?`,
       now,
       key,
@@ -249,7 +253,7 @@ export class SqliteClaims {
     const rows = this.#c.statement(`
       SELECT i.key, s.state, s.attempts, s.claimed_by, s.claim_expires_at, i.registry, i.repository, i.tag, i.digest
       FROM submissions s JOIN images i ON i.id = s.image_id
-      WHERE s.state IN ('queued', 'submitting') ORDER BY s.updated_at, i.key`).all()
+      WHERE s.state IN (${sqlStates(unfinishedStates)}) ORDER BY s.updated_at, i.key`).all()
     return rows.map((row) => {
       const work: PendingWork = {key: text(row, 'key'), image: imageRefOf(row), state: text(row, 'state') as PendingWork['state'], attempts: integer(row, 'attempts')}
       const holder = optionalText(row, 'claimed_by')
