@@ -1,7 +1,6 @@
 // The sync pipeline: list every target concurrently, extract and deduplicate images, record them in
 // the state store, then submit each unique image once through the submission core. The `watch`
 // command drives the same stages with a different pod source.
-import {setTimeout as sleep} from 'node:timers/promises'
 import {formatImageRef} from '../images/image-reference.ts'
 import {imageKeyOf} from '../images/image-key.ts'
 import type {ImportPlan, IntegrationMap} from '../images/integration-map.ts'
@@ -15,6 +14,8 @@ import type {SyncProgress, SubmissionSnapshot} from '../render/sync-progress.ts'
 import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
+import {workPool} from '../submit/work-pool.ts'
+import {waitForHolders} from './held-images.ts'
 import {countResults, outcomeOf, type SyncDrift, type SyncImage, type SyncResult, type SyncTarget} from './sync-result.ts'
 
 export interface SyncDeps {
@@ -48,20 +49,35 @@ export interface SyncDeps {
   pageSize?: number
 }
 
-interface UniqueImage {
+/**
+ * One unique image and where it runs, summed up as its observations arrive: the observations themselves are
+ * recorded page by page and dropped, so memory grows with images and workloads, not with pods.
+ */
+export interface UniqueImage {
   key: string
   image: ImageRef
   digest: string | undefined
-  observations: ImageObservation[]
+  clusters: Set<string>
+  /** `cluster/namespace` */
+  namespaces: Set<string>
+  /** `namespace/kind/name` */
+  workloads: Set<string>
+  containers: number
 }
 
-function placementSummary(observations: ImageObservation[]): SyncImage['runsIn'] {
-  return {
-    clusters: [...new Set(observations.map((o) => o.cluster))].sort(),
-    namespaces: new Set(observations.map((o) => `${o.cluster}/${o.namespace}`)).size,
-    workloads: [...new Set(observations.map((o) => `${o.namespace}/${o.workload.kind}/${o.workload.name}`))].sort().slice(0, 20),
-    containers: observations.length,
-  }
+function uniqueImageOf(key: string, observation: ImageObservation): UniqueImage {
+  return {key, image: observation.image, digest: observation.runningDigest ?? observation.image.digest, clusters: new Set(), namespaces: new Set(), workloads: new Set(), containers: 0}
+}
+
+function addPlacement(entry: UniqueImage, observation: ImageObservation): void {
+  entry.clusters.add(observation.cluster)
+  entry.namespaces.add(`${observation.cluster}/${observation.namespace}`)
+  entry.workloads.add(`${observation.namespace}/${observation.workload.kind}/${observation.workload.name}`)
+  entry.containers++
+}
+
+function placementSummary(entry: UniqueImage): SyncImage['runsIn'] {
+  return {clusters: [...entry.clusters].sort(), namespaces: entry.namespaces.size, workloads: [...entry.workloads].sort().slice(0, 20), containers: entry.containers}
 }
 
 function describeTargetError(error: unknown, target: Target): {error: string; suggestion?: string; configurationError?: boolean} {
@@ -75,135 +91,6 @@ function describeTargetError(error: unknown, target: Target): {error: string; su
     return {error: error.message, ...configuration}
   }
   return {error: error instanceof Error ? error.message : String(error)}
-}
-
-/** A fixed-size pool of workers fed while it runs (images taken over from other runs join it late). */
-function workPool<T>(concurrency: number, work: (item: T) => Promise<void>): {push(item: T): void; close(): void; done: Promise<void>} {
-  const items: T[] = []
-  let running = 0
-  let closed = false
-  let settled = false
-  let resolve!: () => void
-  let reject!: (error: unknown) => void
-  const done = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  const pump = () => {
-    while (!settled && running < Math.max(1, concurrency) && items.length > 0) {
-      const item = items.shift()!
-      running++
-      work(item).then(
-        () => {
-          running--
-          pump()
-        },
-        (error: unknown) => {
-          running--
-          if (!settled) {
-            settled = true
-            reject(error)
-          }
-        },
-      )
-    }
-    if (!settled && closed && running === 0 && items.length === 0) {
-      settled = true
-      resolve()
-    }
-  }
-  return {
-    push: (item) => {
-      items.push(item)
-      pump()
-    },
-    close: () => {
-      closed = true
-      pump()
-    },
-    done,
-  }
-}
-
-type HeldWork = {entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>; holder: ClaimHolder}
-
-/**
- * Images another live run holds: polls the store until that run has recorded their outcome (reported as it
- * recorded it), gives them back (interrupted), or is gone (killed: its pid is gone on this host, or its lease
- * ran out elsewhere), in which case this run claims and submits them itself (`submit`). Bounded by `holderWaitMs`
- * and by the run's own stop and cancel signals: what is still held then stays `in-flight` with `heldBy`.
- */
-async function waitForHolders(o: {
-  store: StateStore
-  runId: string
-  held: HeldWork[]
-  leaseMs: number
-  deps: SyncDeps
-  fatal: () => unknown
-  noteGone: (gone: GoneRun[]) => void
-  markHeld: (result: SyncImage, holder: ClaimHolder) => void
-  submit: (item: HeldWork) => void
-  takenOver: Map<string, string>
-}): Promise<void> {
-  const {store, runId, held, deps} = o
-  if (held.length === 0) return
-  const deadline = deps.clock() + (deps.holderWaitMs ?? 5 * 60_000)
-  const pollMs = deps.holderPollMs ?? 500
-  const waitStarted = store.now()
-  const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: o.leaseMs}
-  const signal = AbortSignal.any([deps.signal, deps.stop])
-  /** True when the image no longer waits: its outcome is known, or this run took it over. */
-  const look = (item: HeldWork): boolean => {
-    const {key} = item.entry
-    const record = store.getSubmission(key)
-    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > store.now()) {
-      item.holder = describeHolder(store, record.claim.runId, record.claim.expiresAt)
-      o.markHeld(item.result, item.holder)
-      return false
-    }
-    if (record?.state === 'failed' && record.claim === undefined && record.updatedAt >= waitStarted) {
-      delete item.result.heldBy
-      Object.assign(item.result, {result: 'failed', reason: `${holderName(item.holder)} failed to submit it while this run waited: ${record.error?.message ?? 'unknown error'}`})
-      return true
-    }
-    const claim = store.claim(key, claimOptions)
-    if (claim.claimed) {
-      if (claim.takenOverFrom) o.takenOver.set(key, claim.takenOverFrom)
-      delete item.result.heldBy
-      delete item.result.reason
-      item.result.result = 'would-submit'
-      o.submit(item)
-      return true
-    }
-    if (claim.reason === 'in-flight') {
-      item.holder = describeHolder(store, claim.heldBy, claim.expiresAt)
-      o.markHeld(item.result, item.holder)
-      return false
-    }
-    delete item.result.heldBy
-    if (claim.reason === 'recent') {
-      const submitted = store.getSubmission(key)
-      Object.assign(item.result, {
-        result: 'unchanged',
-        reason: `submitted by ${holderName(item.holder)} at ${new Date(claim.submittedAt).toISOString()} while this run waited for it; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`,
-        ...(submitted?.jobUrl ? {importJob: submitted.jobUrl} : {}),
-        ...(submitted && submitted.projects.length > 0 ? {projects: submitted.projects.map((p) => ({id: p.id, ...(p.url ? {url: p.url} : {})}))} : {}),
-      })
-    } else {
-      Object.assign(item.result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
-    }
-    return true
-  }
-  while (held.length > 0 && !signal.aborted && !o.fatal() && deps.clock() < deadline) {
-    try {
-      await sleep(Math.max(1, Math.min(pollMs, deadline - deps.clock())), undefined, {signal})
-    } catch {
-      break
-    }
-    if (o.fatal()) break
-    o.noteGone(releaseClaimsOfGoneRuns(store, {self: runId}))
-    for (let i = held.length - 1; i >= 0; i--) if (look(held[i]!)) held.splice(i, 1)
-  }
 }
 
 export async function runSync(deps: SyncDeps): Promise<SyncResult> {
@@ -234,32 +121,52 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
     deps.targets.map(async (target) => {
       const client = new KubeApiClient(target)
       try {
-        const observations: ImageObservation[] = []
+        // Each page is recorded (merged into the target's placements) and summed up into this target's images,
+        // then dropped; once the listing is complete, placements it did not see are pruned. The target's images
+        // join the run's only when its listing succeeded.
+        const found = new Map<string, UniqueImage>()
+        const foundDrift: SyncDrift[] = []
+        let foundContainers = 0
+        const listStartedAt = deps.store?.now()
         const listing = await listTargetPods(client, deps.scope, {
           signal: AbortSignal.any([deps.signal, deps.stop]),
           ...(deps.pageSize ? {pageSize: deps.pageSize} : {}),
           onProgress: (pods) => deps.progress.targetListing(target.id, pods),
           onPods: (pods) => {
+            const page: ImageObservation[] = []
             for (const pod of pods) {
-              const found = imagesOfPod(pod, {target: target.id, cluster: target.name})
-              observations.push(...found.observations)
-              problems.push(...found.problems)
+              const images = imagesOfPod(pod, {target: target.id, cluster: target.name})
+              for (const observation of images.observations) page.push(observation)
+              for (const problem of images.problems) problems.push(problem)
             }
+            if (deps.store && runId) {
+              const recorded = deps.store.recordObservations(runId, target.id, page, {mode: 'merge'})
+              for (const event of recorded.drift) foundDrift.push({tag: event.tag, previousDigest: event.previousDigest, digest: event.digest})
+            }
+            for (const observation of page) {
+              const key = imageKeyOf(observation)
+              let entry = found.get(key)
+              if (entry === undefined) found.set(key, (entry = uniqueImageOf(key, observation)))
+              addPlacement(entry, observation)
+            }
+            foundContainers += page.length
           },
         })
-        containers += observations.length
-        if (deps.store && runId) {
-          const recorded = deps.store.recordObservations(runId, target.id, observations)
-          for (const event of recorded.drift) drift.push({tag: event.tag, previousDigest: event.previousDigest, digest: event.digest})
-        }
-        const keys = new Set<string>()
-        for (const observation of observations) {
-          const key = imageKeyOf(observation)
-          keys.add(key)
+        if (deps.store && listStartedAt !== undefined) deps.store.prunePlacements(target.id, listStartedAt)
+        containers += foundContainers
+        for (const event of foundDrift) drift.push(event)
+        for (const [key, mine] of found) {
           const entry = unique.get(key)
-          if (entry) entry.observations.push(observation)
-          else unique.set(key, {key, image: observation.image, digest: observation.runningDigest ?? observation.image.digest, observations: [observation]})
+          if (entry === undefined) {
+            unique.set(key, mine)
+            continue
+          }
+          for (const cluster of mine.clusters) entry.clusters.add(cluster)
+          for (const namespace of mine.namespaces) entry.namespaces.add(namespace)
+          for (const workload of mine.workloads) entry.workloads.add(workload)
+          entry.containers += mine.containers
         }
+        const keys = found
         targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.podCount, images: keys.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
         deps.progress.targetDone(target.id, {pods: listing.podCount, images: keys.size})
       } catch (error) {
@@ -303,7 +210,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
       ...(entry.image.tag ? {tag: entry.image.tag} : {}),
       ...(entry.digest ? {digest: entry.digest} : {}),
       result: 'would-submit',
-      runsIn: placementSummary(entry.observations),
+      runsIn: placementSummary(entry),
     }
     images.push(result)
     if (!plan) {

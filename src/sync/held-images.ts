@@ -1,0 +1,89 @@
+// Images another live run holds while this `sync` runs: waited for, reported as that run recorded them, or taken
+// over when that run is gone.
+import {setTimeout as sleep} from 'node:timers/promises'
+import type {ImportPlan} from '../images/integration-map.ts'
+import {describeHolder, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
+import type {StateStore} from '../state/state-store.ts'
+import type {SyncDeps, UniqueImage} from './sync-service.ts'
+import type {SyncImage} from './sync-result.ts'
+
+export type HeldWork = {entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>; holder: ClaimHolder}
+
+/**
+ * Images another live run holds: polls the store until that run has recorded their outcome (reported as it
+ * recorded it), gives them back (interrupted), or is gone (killed: its pid is gone on this host, or its lease
+ * ran out elsewhere), in which case this run claims and submits them itself (`submit`). Bounded by `holderWaitMs`
+ * and by the run's own stop and cancel signals: what is still held then stays `in-flight` with `heldBy`.
+ */
+export async function waitForHolders(o: {
+  store: StateStore
+  runId: string
+  held: HeldWork[]
+  leaseMs: number
+  deps: SyncDeps
+  fatal: () => unknown
+  noteGone: (gone: GoneRun[]) => void
+  markHeld: (result: SyncImage, holder: ClaimHolder) => void
+  submit: (item: HeldWork) => void
+  takenOver: Map<string, string>
+}): Promise<void> {
+  const {store, runId, held, deps} = o
+  if (held.length === 0) return
+  const deadline = deps.clock() + (deps.holderWaitMs ?? 5 * 60_000)
+  const pollMs = deps.holderPollMs ?? 500
+  const waitStarted = store.now()
+  const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: o.leaseMs}
+  const signal = AbortSignal.any([deps.signal, deps.stop])
+  /** True when the image no longer waits: its outcome is known, or this run took it over. */
+  const look = (item: HeldWork): boolean => {
+    const {key} = item.entry
+    const record = store.getSubmission(key)
+    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > store.now()) {
+      item.holder = describeHolder(store, record.claim.runId, record.claim.expiresAt)
+      o.markHeld(item.result, item.holder)
+      return false
+    }
+    if (record?.state === 'failed' && record.claim === undefined && record.updatedAt >= waitStarted) {
+      delete item.result.heldBy
+      Object.assign(item.result, {result: 'failed', reason: `${holderName(item.holder)} failed to submit it while this run waited: ${record.error?.message ?? 'unknown error'}`})
+      return true
+    }
+    const claim = store.claim(key, claimOptions)
+    if (claim.claimed) {
+      if (claim.takenOverFrom) o.takenOver.set(key, claim.takenOverFrom)
+      delete item.result.heldBy
+      delete item.result.reason
+      item.result.result = 'would-submit'
+      o.submit(item)
+      return true
+    }
+    if (claim.reason === 'in-flight') {
+      item.holder = describeHolder(store, claim.heldBy, claim.expiresAt)
+      o.markHeld(item.result, item.holder)
+      return false
+    }
+    delete item.result.heldBy
+    if (claim.reason === 'recent') {
+      const submitted = store.getSubmission(key)
+      Object.assign(item.result, {
+        result: 'unchanged',
+        reason: `submitted by ${holderName(item.holder)} at ${new Date(claim.submittedAt).toISOString()} while this run waited for it; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`,
+        ...(submitted?.jobUrl ? {importJob: submitted.jobUrl} : {}),
+        ...(submitted && submitted.projects.length > 0 ? {projects: submitted.projects.map((p) => ({id: p.id, ...(p.url ? {url: p.url} : {})}))} : {}),
+      })
+    } else {
+      Object.assign(item.result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
+    }
+    return true
+  }
+  while (held.length > 0 && !signal.aborted && !o.fatal() && deps.clock() < deadline) {
+    try {
+      await sleep(Math.max(1, Math.min(pollMs, deadline - deps.clock())), undefined, {signal})
+    } catch {
+      break
+    }
+    if (o.fatal()) break
+    o.noteGone(releaseClaimsOfGoneRuns(store, {self: runId}))
+    for (let i = held.length - 1; i >= 0; i--) if (look(held[i]!)) held.splice(i, 1)
+  }
+}
