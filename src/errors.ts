@@ -67,3 +67,8 @@ export class BugError extends Error {
     this.name = 'BugError'
   }
 }
+
+/** The message of anything thrown, for logs and reports. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

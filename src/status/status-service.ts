@@ -3,7 +3,7 @@
 import {existsSync} from 'node:fs'
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {AuthError, ConfigError, ExitCode} from '../errors.ts'
+import {AuthError, ConfigError, ExitCode, messageOf} from '../errors.ts'
 import type {ProjectIssueCounts} from '../state/records.ts'
 import {defaultStatePath, openStateStore, type StateStore} from '../state/state-store.ts'
 import type {SnykConnection} from '../submit/snyk-connection.ts'
@@ -22,9 +22,6 @@ export interface StatusIO {
 /** What the Snyk reads need of a connection (src/submit/snyk-connection.ts). */
 type SnykDeps = Pick<SnykConnection, 'client' | 'core' | 'orgId'>
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 /** Reads the current counts of the selected images' Snyk projects and stores them with the time Snyk counted them. */
 async function refreshIssueCounts(store: StateStore, images: readonly StatusImage[], snyk: SnykDeps, limit: number | undefined): Promise<StatusRefresh> {

@@ -1,8 +1,11 @@
 // The `watch` pipeline: the same stages as `sync` (image extraction, the state store's claims, the
 // integration map, the submission core) fed by a list+watch stream per target instead of one list.
 //
-// - Every target is followed independently (src/kube/pod-watcher.ts): a failing target is retried there
-//   and never stops the others.
+// Shaped like an informer: per target the pod watcher (src/kube/pod-watcher.ts, the reflector) feeds the
+// inventory (./target-inventory.ts: relists, pruning, what runs where), which hands the keys that start running
+// to the submission stage here, over the work queue (src/submit/work-queue.ts).
+//
+// - Every target is followed independently: a failing target is retried there and never stops the others.
 // - Observations reach the store as they arrive, so nothing found is lost even on `kill -9`; only a key that
 //   starts running (zero containers to some) is considered for submission, and an update that changes
 //   nothing the store records touches neither the store nor the queue (churn-free).
@@ -15,38 +18,21 @@
 //   over with an up-to-date picture.
 // - stop(): the streams stop, nothing new is sent, in-flight imports may finish until the deadline, and the
 //   queue is persisted in the store (state `queued`, no claim) for the next start to resume.
-import {imageKeyOf} from '../images/image-key.ts'
+import {messageOf} from '../errors.ts'
 import {formatImageRef} from '../images/image-reference.ts'
 import type {IntegrationMap} from '../images/integration-map.ts'
-import {imagesOfPod, type PodRecord} from '../images/pod-images.ts'
 import {KubeApiClient} from '../kube/kube-api-client.ts'
-import {followTargetPods, type FollowOptions} from '../kube/pod-watcher.ts'
+import type {FollowOptions} from '../kube/pod-watcher.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
-import type {ImageObservation, ImageRef} from '../models/image.ts'
+import type {ImageRef} from '../models/image.ts'
 import {releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
-import {podImageSet, RunningImages, type PodImageSet} from './running-images.ts'
-
-/** The logger calls the service makes (pino's signature). */
-export interface WatchLogger {
-  debug(fields: object, message: string): void
-  info(fields: object, message: string): void
-  warn(fields: object, message: string): void
-  error(fields: object, message: string): void
-}
-
-/** What the service reports to the metrics (src/observe/metrics.ts implements it). */
-export interface WatchMetricsSink {
-  imageDiscovered(): void
-  submission(result: 'submitted' | 'monitored' | 'failed' | 'skipped'): void
-  setQueueDepth(depth: number): void
-  setInFlight(count: number): void
-  watchRestarted(target: string): void
-  targetSynced(target: string, synced: boolean): void
-  setRunningContainers(counts: Map<string, number>): void
-}
+import {WorkQueue} from '../submit/work-queue.ts'
+import {RunningImages} from './running-images.ts'
+import {TargetInventory} from './target-inventory.ts'
+import type {WatchLogger, WatchMetricsSink} from './watch-ports.ts'
 
 export interface WatchServiceOptions {
   targets: Target[]
@@ -82,32 +68,18 @@ export interface WatchStopResult {
   cutOff: number
 }
 
-interface TargetState {
-  target: Target
-  synced: boolean
-  /** The (re)list in progress, until `listed`: each page is recorded as it arrives; what runs where is kept here. */
-  listing?: {pods: Map<string, PodImageSet>; images: Map<string, ImageRef>; startedAt: number} | undefined
-}
-
-const podId = (pod: {namespace: string; name: string}): string => `${pod.namespace}/${pod.name}`
-
 export class WatchService {
   readonly runId: string
   readonly running: RunningImages
   readonly #o: WatchServiceOptions
   readonly #clock: () => number
-  readonly #targets: Map<string, TargetState>
-  /** Claimed by this run, not sent yet; insertion order is the order they are sent. */
-  readonly #queue = new Map<string, ImageRef>()
-  readonly #inFlight = new Map<string, Promise<void>>()
+  readonly #inventory: TargetInventory
+  /** Claimed by this run and not sent yet, in flight, or due later (src/submit/work-queue.ts). */
+  readonly #work = new WorkQueue<ImageRef>()
   readonly #jobs = new Set<Promise<void>>()
-  /** Keys not due yet: when to consider them again. */
-  readonly #due = new Map<string, number>()
   /** Images known only from the persisted queue of an earlier run (not running now). */
   readonly #resumed = new Map<string, ImageRef>()
   #scope: PodScope
-  #streams = new AbortController()
-  #followers: Array<Promise<void>> = []
   #leading = false
   #stopping = false
   #integrations: IntegrationMap | undefined
@@ -124,8 +96,23 @@ export class WatchService {
     this.#clock = options.clock ?? Date.now
     this.#scope = options.scope
     this.running = new RunningImages(this.#clock)
-    this.#targets = new Map(options.targets.map((target) => [target.id, {target, synced: false}]))
     this.runId = options.store.beginRun('watch')
+    this.#inventory = new TargetInventory({
+      targets: options.targets,
+      store: options.store,
+      runId: this.runId,
+      running: this.running,
+      logger: options.logger,
+      metrics: options.metrics,
+      signal: options.signal,
+      follow: options.follow,
+      createClient: options.createClient,
+      started: (keys) => {
+        for (const key of keys) this.#consider(key)
+        this.#pump()
+      },
+      changed: () => (this.#metricsDirty = true),
+    })
     this.#failed = new Promise<never>((_, reject) => (this.#fail = reject))
     this.#failed.catch(() => {})
   }
@@ -140,16 +127,16 @@ export class WatchService {
   }
 
   get queueDepth(): number {
-    return this.#queue.size
+    return this.#work.size
   }
 
   get inFlight(): number {
-    return this.#inFlight.size
+    return this.#work.inFlight
   }
 
   /** Ready once every target has completed its first list. */
   readiness(): {ok: boolean; reason?: string} {
-    const waiting = [...this.#targets.values()].filter((state) => !state.synced).map((state) => state.target.name)
+    const waiting = this.#inventory.unsynced()
     if (this.#fatal) return {ok: false, reason: 'stopped after a fatal error'}
     return waiting.length === 0 ? {ok: true} : {ok: false, reason: `waiting for the first list of ${waiting.join(', ')}`}
   }
@@ -157,7 +144,7 @@ export class WatchService {
   /** Starts following every target, the sweep and the claim heartbeat. */
   start(): void {
     this.#resumeEarlierWork()
-    this.#startStreams()
+    this.#inventory.start(this.#scope)
     const sweepMs = this.#o.sweepMs ?? 5_000
     this.#timers.push(setInterval(() => this.#sweep(), sweepMs))
     this.#timers.push(setInterval(() => this.#publishRunning(), 5_000))
@@ -180,9 +167,7 @@ export class WatchService {
     } else {
       this.#o.logger.info({runId: this.runId}, 'standing by: another replica submits')
       // Give back what was claimed and not sent; in-flight imports finish and are recorded.
-      const keys = [...this.#queue.keys()]
-      this.#queue.clear()
-      for (const key of keys) this.#o.store.release(key, this.runId)
+      for (const key of this.#work.drain()) this.#o.store.release(key, this.runId)
       this.#o.metrics?.setQueueDepth(0)
     }
   }
@@ -192,16 +177,11 @@ export class WatchService {
     if (change.integrations) {
       this.#integrations = change.integrations
       // Skipped images may have an integration now.
-      for (const key of this.running.keys()) if (this.#due.has(key)) this.#due.set(key, 0)
+      for (const key of this.running.keys()) if (this.#work.isWaiting(key)) this.#work.addAfter(key, 0)
     }
     if (change.scope && JSON.stringify(change.scope) !== JSON.stringify(this.#scope)) {
       this.#scope = change.scope
-      this.#streams.abort()
-      const previous = this.#followers
-      this.#followers = []
-      void Promise.allSettled(previous).then(() => {
-        if (!this.#stopping) this.#startStreams()
-      })
+      this.#inventory.restart(change.scope, () => this.#stopping)
     }
     this.#sweep()
   }
@@ -214,18 +194,17 @@ export class WatchService {
     this.#stopping = true
     for (const timer of this.#timers) clearInterval(timer)
     this.#heartbeat?.stop()
-    this.#streams.abort()
-    await Promise.allSettled(this.#followers)
+    await this.#inventory.stop()
     let cutOff = 0
-    if (this.#inFlight.size > 0) {
+    if (this.#work.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)))
-      const finished = await Promise.race([Promise.allSettled([...this.#inFlight.values()]).then(() => 'done' as const), deadline])
+      const finished = await Promise.race([Promise.allSettled(this.#work.inFlightWork()).then(() => 'done' as const), deadline])
       clearTimeout(timer)
       if (finished === 'deadline') {
-        cutOff = this.#inFlight.size
+        cutOff = this.#work.inFlight
         abortInFlight()
-        await Promise.allSettled([...this.#inFlight.values()])
+        await Promise.allSettled(this.#work.inFlightWork())
       }
     }
     if (this.#jobs.size > 0) {
@@ -237,8 +216,7 @@ export class WatchService {
 
   /** Stores the queue for the next start and ends the run (also on the way out of a second Ctrl+C). */
   persistQueue(): number {
-    const keys = [...this.#queue.keys()]
-    this.#queue.clear()
+    const keys = this.#work.drain()
     let persisted = 0
     try {
       persisted = this.#o.store.persistQueue(keys, this.runId)
@@ -248,106 +226,6 @@ export class WatchService {
       this.#o.logger.error({error: messageOf(error)}, 'could not persist the queue')
     }
     return persisted
-  }
-
-  // ---- streams ----
-
-  #startStreams(): void {
-    this.#streams = new AbortController()
-    const signal = AbortSignal.any([this.#streams.signal, this.#o.signal])
-    this.#followers = [...this.#targets.values()].map((state) => this.#follow(state, signal))
-  }
-
-  async #follow(state: TargetState, signal: AbortSignal): Promise<void> {
-    const {target} = state
-    const client = this.#o.createClient?.(target) ?? new KubeApiClient(target)
-    const location = {target: target.id, cluster: target.name}
-    // 0 until its first list completes, so a target that never lists shows as not synced rather than not at all.
-    if (!state.synced) this.#o.metrics?.targetSynced(target.name, false)
-    try {
-      await followTargetPods(
-        client,
-        this.#scope,
-        {
-          listStarted: () => {
-            state.listing = {pods: new Map(), images: new Map(), startedAt: this.#o.store.now()}
-          },
-          listPage: (pods) => {
-            const listing = state.listing
-            if (!listing) return
-            // Recorded page by page (memory holds one page of observations); the placements the listing did
-            // not touch are removed when it is complete.
-            const observations: ImageObservation[] = []
-            for (const pod of pods) {
-              const found = this.#observe(pod, location)
-              listing.pods.set(podId(pod), podImageSet(found))
-              for (const observation of found) {
-                observations.push(observation)
-                const key = imageKeyOf(observation)
-                if (!listing.images.has(key)) listing.images.set(key, observation.image)
-              }
-            }
-            this.#recorded(this.#o.store.recordObservations(this.runId, target.id, observations, {mode: 'merge'}), target)
-          },
-          listed: (info) => {
-            const listing = state.listing
-            state.listing = undefined
-            if (!listing) return
-            this.#o.store.prunePlacements(target.id, listing.startedAt)
-            const started = this.running.replaceTarget(target.id, listing.pods, listing.images)
-            this.#metricsDirty = true
-            for (const warning of info.warnings) this.#o.logger.warn({target: target.name}, warning)
-            this.#o.logger.info({target: target.name, pods: info.podCount, images: started.length, relist: info.relist}, info.relist ? 'relisted' : 'listed')
-            if (!state.synced) {
-              state.synced = true
-              this.#o.metrics?.targetSynced(target.name, true)
-            }
-            for (const key of started) this.#consider(key)
-            this.#pump()
-          },
-          upserted: (pod) => {
-            const observations = this.#observe(pod, location)
-            const set = podImageSet(observations)
-            const id = podId(pod)
-            if (this.running.unchanged(target.id, id, set.signature)) return
-            const images = new Map(observations.map((o, index) => [set.keys[index]!, o.image]))
-            const recorded = this.#o.store.recordObservations(this.runId, target.id, observations, {mode: 'merge'})
-            this.#recorded(recorded, target)
-            const started = this.running.setPod(target.id, id, set, images)
-            this.#metricsDirty = true
-            for (const key of started) this.#consider(key)
-            this.#pump()
-          },
-          deleted: (pod) => {
-            if (!this.running.deletePod(target.id, podId(pod))) return
-            this.#o.store.forgetPod(target.id, pod.namespace, pod.name)
-            this.#metricsDirty = true
-          },
-          restarting: (info) => {
-            this.#o.metrics?.watchRestarted(target.name)
-            this.#o.logger.warn({target: target.name, reason: info.reason, attempt: info.attempt, retryInMs: Math.round(info.delayMs), relist: info.relist}, 'watch interrupted; reconnecting')
-          },
-        },
-        {...this.#o.follow, signal},
-      )
-    } catch (error) {
-      if (!signal.aborted) this.#o.logger.error({target: target.name, error: messageOf(error)}, 'following the target stopped')
-    } finally {
-      await client.close()
-    }
-  }
-
-  #observe(pod: PodRecord, location: {target: string; cluster: string}): ImageObservation[] {
-    const found = imagesOfPod(pod, location)
-    for (const problem of found.problems) this.#o.logger.debug({target: location.cluster, namespace: problem.namespace, pod: problem.pod, container: problem.container}, problem.message)
-    return found.observations
-  }
-
-  #recorded(recorded: {newImageKeys: string[]; drift: Array<{tag: string; previousDigest: string; digest: string}>}, target: Target): void {
-    for (let i = 0; i < recorded.newImageKeys.length; i++) this.#o.metrics?.imageDiscovered()
-    for (const event of recorded.drift) {
-      this.#o.logger.warn({target: target.name, tag: event.tag, previousDigest: event.previousDigest, digest: event.digest}, 'drift: the tag runs a new digest')
-    }
   }
 
   // ---- deciding what to submit ----
@@ -366,16 +244,16 @@ export class WatchService {
   }
 
   #consider(key: string): void {
-    if (!this.#leading || this.#stopping || this.#queue.has(key) || this.#inFlight.has(key)) return
+    if (!this.#leading || this.#stopping || this.#work.has(key)) return
     const running = this.running.get(key)
     const image = this.#imageOf(key)
     if (!image) {
-      this.#due.delete(key)
+      this.#work.forget(key)
       return
     }
     const now = this.#clock()
     if (running && !running.hasDigest && now < running.since + this.#o.pendingGraceMs) {
-      this.#due.set(key, running.since + this.#o.pendingGraceMs)
+      this.#work.addAfter(key, running.since + this.#o.pendingGraceMs)
       return
     }
     const options = {runId: this.runId, resubmitAfterMs: this.#o.resubmitAfterMs, leaseMs: this.#o.leaseMs, retryAfterMs: this.#o.retryAfterMs}
@@ -383,21 +261,20 @@ export class WatchService {
     // Held by a run on this host whose process is gone: its claims are given back at once, not after their lease.
     if (!claim.claimed && claim.reason === 'in-flight' && claim.heldBy !== this.runId && releaseIfGone(this.#o.store, claim.heldBy)) claim = this.#o.store.claim(key, options)
     if (claim.claimed) {
-      this.#due.delete(key)
       this.#resumed.delete(key)
-      this.#queue.set(key, image)
-      this.#o.metrics?.setQueueDepth(this.#queue.size)
+      this.#work.add(key, image)
+      this.#o.metrics?.setQueueDepth(this.#work.size)
       return
     }
     switch (claim.reason) {
       case 'recent':
-        this.#due.set(key, claim.resubmitAt)
+        this.#work.addAfter(key, claim.resubmitAt)
         break
       case 'in-flight':
-        this.#due.set(key, claim.expiresAt + 1)
+        this.#work.addAfter(key, claim.expiresAt + 1)
         break
       default:
-        this.#due.set(key, claim.at + this.#o.retryAfterMs)
+        this.#work.addAfter(key, claim.at + this.#o.retryAfterMs)
     }
     this.#resumed.delete(key)
   }
@@ -405,11 +282,7 @@ export class WatchService {
   #sweep(): void {
     if (!this.#leading || this.#stopping) return
     const now = this.#clock()
-    for (const [key, at] of this.#due) {
-      if (at > now) continue
-      this.#due.delete(key)
-      if (this.running.get(key) || this.#resumed.has(key)) this.#consider(key)
-    }
+    for (const key of this.#work.takeDue(now)) if (this.running.get(key) || this.#resumed.has(key)) this.#consider(key)
     this.#pump()
   }
 
@@ -422,23 +295,18 @@ export class WatchService {
   // ---- submitting ----
 
   #pump(): void {
-    if (!this.#leading || this.#stopping || this.#fatal || this.#queue.size === 0) return
+    if (!this.#leading || this.#stopping || this.#fatal || this.#work.size === 0) return
     if (!this.#integrations) {
       this.#loadIntegrations()
       return
     }
-    while (this.#inFlight.size < this.#o.concurrency && this.#queue.size > 0) {
-      const [key, image] = this.#queue.entries().next().value as [string, ImageRef]
-      this.#queue.delete(key)
-      const work = this.#submit(key, image).finally(() => {
-        this.#inFlight.delete(key)
-        this.#o.metrics?.setInFlight(this.#inFlight.size)
-        this.#pump()
-      })
-      this.#inFlight.set(key, work)
+    const settled = () => {
+      this.#o.metrics?.setInFlight(this.#work.inFlight)
+      this.#pump()
     }
-    this.#o.metrics?.setQueueDepth(this.#queue.size)
-    this.#o.metrics?.setInFlight(this.#inFlight.size)
+    while (this.#work.startNext(this.#o.concurrency, (key, image) => this.#submit(key, image), settled));
+    this.#o.metrics?.setQueueDepth(this.#work.size)
+    this.#o.metrics?.setInFlight(this.#work.inFlight)
   }
 
   #loadIntegrations(): void {
@@ -467,7 +335,7 @@ export class WatchService {
     const plan = this.#integrations!.planImport(image)
     if (plan.outcome === 'skip') {
       store.recordSkipped(key, this.runId, {reason: plan.reason, fix: plan.fix})
-      this.#due.set(key, this.#clock() + this.#o.retryAfterMs)
+      this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
       this.#o.metrics?.submission('skipped')
       logger.info({audit: true, image: reference, key, result: 'skipped', reason: plan.reason}, `skipped ${reference}: ${plan.reason}`)
       return
@@ -479,25 +347,25 @@ export class WatchService {
     try {
       const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, this.#o.signal)
       store.recordSubmitted(key, this.runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl})
-      this.#due.set(key, this.#clock() + this.#o.resubmitAfterMs)
+      this.#work.addAfter(key, this.#clock() + this.#o.resubmitAfterMs)
       this.#o.metrics?.submission('submitted')
       logger.info({audit: true, image: reference, key, target: plan.targetName, integration: plan.integrationType, result: 'submitted', job: jobUrl}, `submitted ${reference}`)
       if (this.#o.waitForJobs) this.#followJob(key, reference, jobUrl)
     } catch (error) {
       if (this.#o.signal.aborted) {
         if (store.getSubmission(key)?.state !== 'submitted') store.release(key, this.runId)
-        this.#queue.set(key, image)
+        this.#work.requeue(key, image)
         return
       }
       const described = submitter.classify(error)
       if (described.fatal) {
         store.release(key, this.runId)
-        this.#queue.set(key, image)
+        this.#work.requeue(key, image)
         this.#fatalError(error)
         return
       }
       store.recordFailed(key, this.runId, {error: described.message, retryable: described.retryable})
-      this.#due.set(key, this.#clock() + this.#o.retryAfterMs)
+      this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
       this.#o.metrics?.submission('failed')
       logger.warn({audit: true, image: reference, key, target: plan.targetName, result: 'failed', error: described.message}, `failed to submit ${reference}: ${described.message}`)
     }
@@ -527,8 +395,4 @@ export class WatchService {
     this.#fatal = error
     this.#fail(error)
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
