@@ -1,27 +1,6 @@
-// Progress of a sync on stderr: listr2 tasks on a terminal, plain lines elsewhere, nothing under --json.
+// Progress of a sync on stderr (the pipeline's SyncProgress, src/sync/sync-progress.ts): listr2 tasks on a terminal, plain lines elsewhere, nothing under --json.
 import {Listr, ListrLogger, ProcessOutput} from 'listr2'
-
-export interface SubmissionSnapshot {
-  done: number
-  total: number
-  inFlight: number
-  retries: number
-  failed: number
-  /** Epoch ms until which Snyk asked us to pause (429), if paused now. */
-  pausedUntil?: number
-  etaMs?: number
-}
-
-export interface SyncProgress {
-  targetsStarted(targets: Array<{id: string; name: string}>): void
-  targetListing(id: string, pods: number): void
-  targetDone(id: string, outcome: {pods: number; images: number} | {error: string}): void
-  submissionsStarted(total: number): void
-  submissionUpdate(snapshot: SubmissionSnapshot): void
-  submissionsDone(snapshot: SubmissionSnapshot): void
-  /** Waits until the display has finished drawing. */
-  close(): Promise<void>
-}
+import type {SubmissionSnapshot, SyncProgress} from '../sync/sync-progress.ts'
 
 export class SilentProgress implements SyncProgress {
   targetsStarted(): void {}

@@ -44,8 +44,8 @@ export interface SnykClientOptions {
   readonly now?: () => number
 }
 
-/** Integration type (`docker-hub`, `ecr`, `gcr`, ...) -> integration id, as v1 lists them. */
-export type IntegrationMap = Readonly<Record<string, string>>
+/** The org's integrations as Snyk's v1 API lists them: integration type (`docker-hub`, `ecr`, `gcr`, ...) -> id. Not the images' IntegrationMap (src/images/integration-map.ts), which plans imports from it. */
+export type OrgIntegrations = Readonly<Record<string, string>>
 
 export interface ProjectQuery {
   /** Only these project ids. */
@@ -115,7 +115,7 @@ export class SnykClient {
   }
 
   /** The container registry integrations of the org (v1 `GET /org/{orgId}/integrations`): type -> id. */
-  async listIntegrations(orgId: string, signal: AbortSignal): Promise<IntegrationMap> {
+  async listIntegrations(orgId: string, signal: AbortSignal): Promise<OrgIntegrations> {
     const url = this.#v1Url(`/org/${encodeURIComponent(orgId)}/integrations`)
     const body = this.#json(await this.#send({method: 'GET', url, api: 'v1'}, signal), 'GET', url)
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw this.#badResponse('GET', url, 'the integrations are not a JSON object')

@@ -5,10 +5,11 @@ import {createIntegrationMap, parseIntegrationOptions} from '../images/integrati
 import {CONTAINER_INTEGRATION_TYPES} from '../images/snyk-target-name.ts'
 import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
 import {resolveTargets} from '../kube/target.ts'
-import {LineProgress, ListrProgress, SilentProgress, type SyncProgress} from '../render/sync-progress.ts'
+import {LineProgress, ListrProgress, SilentProgress} from '../render/sync-progress.ts'
 import {defaultStatePath, openStateStore} from '../state/state-store.ts'
 import {connectSnyk} from '../submit/snyk-connection.ts'
 import type {SyncOptions} from './sync-options.ts'
+import type {SyncProgress} from './sync-progress.ts'
 import type {SyncResult} from './sync-result.ts'
 import {runSync} from './sync-service.ts'
 

@@ -10,12 +10,12 @@ import {listTargetPods} from '../kube/pod-lister.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageObservation, ImageRef} from '../models/image.ts'
-import type {SyncProgress, SubmissionSnapshot} from '../render/sync-progress.ts'
 import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
 import {workPool} from '../submit/work-pool.ts'
 import {waitForHolders} from './held-images.ts'
+import type {SubmissionSnapshot, SyncProgress} from './sync-progress.ts'
 import {countResults, outcomeOf, type SyncDrift, type SyncImage, type SyncResult, type SyncTarget} from './sync-result.ts'
 
 export interface SyncDeps {
@@ -321,13 +321,14 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
             done += group.length
           }
         })
-      for (const group of groups.values()) pool.push(group)
+      for (const [id, group] of groups) pool.push(id, group)
       await Promise.all([
         waitForHolders({store, runId, held, leaseMs, deps, fatal: () => fatal, noteGone, markHeld, submit: (item) => {
           const from = takenOver.get(item.entry.key)
           if (from) item.result.takenOverFrom = from
           total += 1
-          pool.push([item])
+          // Under a key of its own: an image taken over joins no group already queued or sent, and its result settles.
+          pool.push(`taken-over/${item.entry.key}`, [item])
         }, takenOver}).finally(() => pool.close()),
         pool.done,
       ])
