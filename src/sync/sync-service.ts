@@ -13,6 +13,7 @@ import type {ImageObservation, ImageRef} from '../models/image.ts'
 import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
+import {importClaimed} from '../submit/import-step.ts'
 import {workPool} from '../submit/work-pool.ts'
 import {waitForHolders} from './held-images.ts'
 import type {SubmissionSnapshot, SyncProgress} from './sync-progress.ts'
@@ -289,8 +290,23 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
           }
           try {
             settle((key) => store.markSubmitting(key, runId), {})
-            const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, deps.signal)
-            settle((key) => store.recordSubmitted(key, runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl}), {result: 'submitted', importJob: jobUrl})
+            const step = await importClaimed({store, submitter, runId, keys: group.map(({entry}) => entry.key), plan, signal: deps.signal, cancelled: () => deps.signal.aborted || deps.stop.aborted || Boolean(fatal)})
+            if (step.kind === 'cut-off') {
+              for (const {result} of group) result.result = 'interrupted'
+              return
+            }
+            if (step.kind === 'fatal') {
+              fatal ??= step.error
+              settle(() => {}, {result: 'interrupted'})
+              return
+            }
+            if (step.kind === 'failed') {
+              settle(() => {}, {result: 'failed', reason: step.message})
+              failed += group.length
+              return
+            }
+            const {jobUrl} = step
+            settle(() => {}, {result: 'submitted', importJob: jobUrl})
             if (deps.wait) {
               const job = await submitter.waitForJob(jobUrl, AbortSignal.any([deps.signal, deps.stop]))
               if (job.status === 'complete') {
@@ -303,8 +319,9 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
               }
             }
           } catch (error) {
+            // While waiting for the import job (the import step handles its own failures).
             if (deps.signal.aborted || deps.stop.aborted || fatal) {
-              // Not sent, or cut off: the next run takes it (a submitted image keeps its record).
+              // Cut off: the next run takes what was not submitted (a submitted image keeps its record).
               settle((key) => (store.getSubmission(key)?.state === 'submitted' ? undefined : store.release(key, runId)), {})
               for (const {result} of group) if (result.result !== 'submitted') result.result = 'interrupted'
               return

@@ -29,6 +29,7 @@ import type {ImageRef} from '../models/image.ts'
 import {releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
+import {importClaimed} from '../submit/import-step.ts'
 import {WorkQueue} from '../submit/work-queue.ts'
 import {RunningImages} from './running-images.ts'
 import {TargetInventory} from './target-inventory.ts'
@@ -344,30 +345,25 @@ export class WatchService {
       logger.debug({image: reference}, 'claim lost to another run; not sending')
       return
     }
-    try {
-      const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, this.#o.signal)
-      store.recordSubmitted(key, this.runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl})
-      this.#work.addAfter(key, this.#clock() + this.#o.resubmitAfterMs)
-      this.#o.metrics?.submission('submitted')
-      logger.info({audit: true, image: reference, key, target: plan.targetName, integration: plan.integrationType, result: 'submitted', job: jobUrl}, `submitted ${reference}`)
-      if (this.#o.waitForJobs) this.#followJob(key, reference, jobUrl)
-    } catch (error) {
-      if (this.#o.signal.aborted) {
-        if (store.getSubmission(key)?.state !== 'submitted') store.release(key, this.runId)
+    const step = await importClaimed({store, submitter, runId: this.runId, keys: [key], plan, signal: this.#o.signal, cancelled: () => this.#o.signal.aborted})
+    switch (step.kind) {
+      case 'submitted':
+        this.#work.addAfter(key, this.#clock() + this.#o.resubmitAfterMs)
+        this.#o.metrics?.submission('submitted')
+        logger.info({audit: true, image: reference, key, target: plan.targetName, integration: plan.integrationType, result: 'submitted', job: step.jobUrl}, `submitted ${reference}`)
+        if (this.#o.waitForJobs) this.#followJob(key, reference, step.jobUrl)
+        return
+      case 'cut-off':
         this.#work.requeue(key, image)
         return
-      }
-      const described = submitter.classify(error)
-      if (described.fatal) {
-        store.release(key, this.runId)
+      case 'fatal':
         this.#work.requeue(key, image)
-        this.#fatalError(error)
+        this.#fatalError(step.error)
         return
-      }
-      store.recordFailed(key, this.runId, {error: described.message, retryable: described.retryable})
-      this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
-      this.#o.metrics?.submission('failed')
-      logger.warn({audit: true, image: reference, key, target: plan.targetName, result: 'failed', error: described.message}, `failed to submit ${reference}: ${described.message}`)
+      case 'failed':
+        this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
+        this.#o.metrics?.submission('failed')
+        logger.warn({audit: true, image: reference, key, target: plan.targetName, result: 'failed', error: step.message}, `failed to submit ${reference}: ${step.message}`)
     }
   }
 
