@@ -1,6 +1,6 @@
 // The ImageSubmitter of both drivers (sync and watch) over the Snyk client and the submission core: every request,
 // imports and job polls alike, goes through the core's one limiter, gate and retry layer.
-import {AuthError} from '../errors.ts'
+import {AuthError, messageOf} from '../errors.ts'
 import {createIntegrationMap, type IntegrationMap, type IntegrationOption} from '../images/integration-map.ts'
 import type {SnykClient} from '../snyk/snyk-client.ts'
 import {SnykHttpError} from '../snyk/snyk-http-error.ts'
@@ -53,7 +53,7 @@ export function createSnykSubmitter(options: SnykSubmitterOptions): ImageSubmitt
     classify(error) {
       if (error instanceof AuthError) return {fatal: true, retryable: false, message: error.message}
       if (error instanceof SnykHttpError) return {fatal: false, retryable: error.retryable, message: error.message}
-      return {fatal: false, retryable: false, message: error instanceof Error ? error.message : String(error)}
+      return {fatal: false, retryable: false, message: messageOf(error)}
     },
   }
 }

@@ -1,6 +1,7 @@
 // The sync pipeline: list every target concurrently, extract and deduplicate images, record them in
 // the state store, then submit each unique image once through the submission core. The `watch`
 // command drives the same stages with a different pod source.
+import {messageOf} from '../errors.ts'
 import {formatImageRef} from '../images/image-reference.ts'
 import {imageKeyOf} from '../images/image-key.ts'
 import type {ImportPlan, IntegrationMap} from '../images/integration-map.ts'
@@ -91,7 +92,7 @@ function describeTargetError(error: unknown, target: Target): {error: string; su
     }
     return {error: error.message, ...configuration}
   }
-  return {error: error instanceof Error ? error.message : String(error)}
+  return {error: messageOf(error)}
 }
 
 export async function runSync(deps: SyncDeps): Promise<SyncResult> {
@@ -167,9 +168,8 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
           for (const workload of mine.workloads) entry.workloads.add(workload)
           entry.containers += mine.containers
         }
-        const keys = found
-        targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.podCount, images: keys.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
-        deps.progress.targetDone(target.id, {pods: listing.podCount, images: keys.size})
+        targets.push({name: target.name, context: target.context, source: target.source, status: 'ok', pods: listing.podCount, images: found.size, skippedPods: listing.skippedPods, warnings: listing.warnings})
+        deps.progress.targetDone(target.id, {pods: listing.podCount, images: found.size})
       } catch (error) {
         if (deps.signal.aborted || deps.stop.aborted) {
           targets.push({name: target.name, context: target.context, source: target.source, status: 'failed', error: 'interrupted', pods: 0, images: 0, skippedPods: 0, warnings: []})

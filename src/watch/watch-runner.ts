@@ -11,7 +11,7 @@ import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import {defaults} from '../config/defaults.ts'
 import {onStopSignals, requestExitAtOnce} from '../cli/stop-signals.ts'
-import {ConfigError, ExitCode} from '../errors.ts'
+import {ConfigError, ExitCode, messageOf} from '../errors.ts'
 import {KubeApiClient} from '../kube/kube-api-client.ts'
 import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
 import type {FollowOptions} from '../kube/pod-watcher.ts'
@@ -110,7 +110,7 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
     },
   })
   const onHangup = () => {
-    void reload().catch((error: unknown) => logger.error({error: error instanceof Error ? error.message : String(error)}, 'SIGHUP: the configuration was not reloaded'))
+    void reload().catch((error: unknown) => logger.error({error: messageOf(error)}, 'SIGHUP: the configuration was not reloaded'))
   }
   const reload = async () => {
     const next = resolveWatchOptions(input.flags, io.env, input.config)

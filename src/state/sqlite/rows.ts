@@ -70,7 +70,7 @@ export const imageColumnList = columnList(imageSummaryColumns, imageDetailColumn
 export const submissionColumns = submissionColumnList.all.map((column) => `s.${column}`).join(', ')
 
 /** Column name -> index in a row read as an array. */
-export function columnIndex<const C extends string>(columns: readonly C[]): Record<C, number> {
+function columnIndex<const C extends string>(columns: readonly C[]): Record<C, number> {
   return Object.fromEntries(columns.map((column, index) => [column, index])) as Record<C, number>
 }
 export const PL = columnIndex(placementColumnList.all)
