@@ -4,7 +4,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {ImportPlan} from '../images/integration-map.ts'
 import {describeHolder, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
-import type {SyncDeps, UniqueImage} from './sync-service.ts'
+import {claimImage} from '../submit/claim-step.ts'
+import type {SyncDeps} from './sync-service.ts'
+import type {UniqueImage} from './unique-images.ts'
 import type {SyncImage} from './sync-result.ts'
 
 export type HeldWork = {entry: UniqueImage; result: SyncImage; plan: Extract<ImportPlan, {outcome: 'import'}>; holder: ClaimHolder}
@@ -48,7 +50,7 @@ export async function waitForHolders(o: {
       Object.assign(item.result, {result: 'failed', reason: `${holderName(item.holder)} failed to submit it while this run waited: ${record.error?.message ?? 'unknown error'}`})
       return true
     }
-    const claim = store.claim(key, claimOptions)
+    const claim = claimImage(store, key, claimOptions)
     if (claim.claimed) {
       if (claim.takenOverFrom) o.takenOver.set(key, claim.takenOverFrom)
       delete item.result.heldBy

@@ -26,10 +26,12 @@ import type {FollowOptions} from '../kube/pod-watcher.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageRef} from '../models/image.ts'
-import {releaseClaimsOfGoneRuns, releaseIfGone, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
+import {releaseClaimsOfGoneRuns, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
+import {claimImage, dueAgainAt} from '../submit/claim-step.ts'
 import {importClaimed} from '../submit/import-step.ts'
+import {followImportJob} from '../submit/job-step.ts'
 import {WorkQueue} from '../submit/work-queue.ts'
 import {RunningImages} from './running-images.ts'
 import {TargetInventory} from './target-inventory.ts'
@@ -145,6 +147,11 @@ export class WatchService {
   /** Starts following every target, the sweep and the claim heartbeat. */
   start(): void {
     this.#resumeEarlierWork()
+    // Leading already (set before the start): what was resumed is considered now, as setLeading does.
+    if (this.#leading) {
+      for (const key of this.#resumed.keys()) this.#consider(key)
+      this.#pump()
+    }
     this.#inventory.start(this.#scope)
     const sweepMs = this.#o.sweepMs ?? 5_000
     this.#timers.push(setInterval(() => this.#sweep(), sweepMs))
@@ -258,26 +265,12 @@ export class WatchService {
       return
     }
     const options = {runId: this.runId, resubmitAfterMs: this.#o.resubmitAfterMs, leaseMs: this.#o.leaseMs, retryAfterMs: this.#o.retryAfterMs}
-    let claim = this.#o.store.claim(key, options)
-    // Held by a run on this host whose process is gone: its claims are given back at once, not after their lease.
-    if (!claim.claimed && claim.reason === 'in-flight' && claim.heldBy !== this.runId && releaseIfGone(this.#o.store, claim.heldBy)) claim = this.#o.store.claim(key, options)
+    const claim = claimImage(this.#o.store, key, options)
+    this.#resumed.delete(key)
     if (claim.claimed) {
-      this.#resumed.delete(key)
       this.#work.add(key, image)
       this.#o.metrics?.setQueueDepth(this.#work.size)
-      return
-    }
-    switch (claim.reason) {
-      case 'recent':
-        this.#work.addAfter(key, claim.resubmitAt)
-        break
-      case 'in-flight':
-        this.#work.addAfter(key, claim.expiresAt + 1)
-        break
-      default:
-        this.#work.addAfter(key, claim.at + this.#o.retryAfterMs)
-    }
-    this.#resumed.delete(key)
+    } else this.#work.addAfter(key, dueAgainAt(claim, this.#o.retryAfterMs))
   }
 
   #sweep(): void {
@@ -368,20 +361,30 @@ export class WatchService {
   }
 
   #followJob(key: string, reference: string, jobUrl: string): void {
-    const job = this.#o.submitter
-      .waitForJob(jobUrl, this.#o.signal)
-      .then((outcome) => {
-        if (outcome.status === 'complete') {
-          this.#o.store.recordMonitored(key, {projects: outcome.projects})
-          this.#o.metrics?.submission('monitored')
-          this.#o.logger.info({audit: true, image: reference, key, result: 'monitored', projects: outcome.projects.map((p) => p.id)}, `monitored ${reference}`)
-        } else {
-          this.#o.logger.warn({image: reference, key, job: jobUrl, error: outcome.error}, `import of ${reference}: ${outcome.error}`)
+    const {store, submitter, logger} = this.#o
+    const job = followImportJob({store, submitter, runId: this.runId, keys: [key], jobUrl, signal: this.#o.signal, cancelled: () => this.#o.signal.aborted})
+      .then((step) => {
+        switch (step.kind) {
+          case 'monitored':
+            this.#o.metrics?.submission('monitored')
+            logger.info({audit: true, image: reference, key, result: 'monitored', projects: step.projects.map((p) => p.id)}, `monitored ${reference}`)
+            return
+          case 'failed':
+            // Recorded failed: tried again after --retry-after, not only at the next --resubmit-after.
+            this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
+            this.#o.metrics?.submission('failed')
+            logger.warn({audit: true, image: reference, key, job: jobUrl, result: 'failed', error: step.reason}, `import of ${reference} failed: ${step.reason}`)
+            return
+          case 'pending':
+            logger.warn({image: reference, key, job: jobUrl, error: step.reason}, `import of ${reference}: ${step.reason}`)
+            return
+          case 'fatal':
+            this.#fatalError(step.error)
+            return
+          case 'cut-off':
         }
       })
-      .catch((error: unknown) => {
-        if (!this.#o.signal.aborted) this.#o.logger.warn({image: reference, job: jobUrl, error: messageOf(error)}, `could not follow the import job of ${reference}`)
-      })
+      .catch((error: unknown) => logger.warn({image: reference, job: jobUrl, error: messageOf(error)}, `could not record the import job of ${reference}`))
       .finally(() => this.#jobs.delete(job))
     this.#jobs.add(job)
   }

@@ -1,0 +1,28 @@
+// The claim step of the submission protocol, the same for `sync` and `watch`: ask the store whether this run
+// should submit an image. A claim held by a run on this host whose process is gone (killed, crashed) is given
+// back at once rather than after its lease, and the image asked for again; the answer says which run it was
+// taken over from.
+import {releaseIfGone} from '../state/claim-holders.ts'
+import type {ClaimOptions, ClaimResult} from '../state/records.ts'
+import type {StateStore} from '../state/state-store.ts'
+
+export function claimImage(store: StateStore, key: string, options: ClaimOptions): ClaimResult {
+  const claim = store.claim(key, options)
+  if (claim.claimed || claim.reason !== 'in-flight' || claim.heldBy === options.runId) return claim
+  const holder = claim.heldBy
+  if (!releaseIfGone(store, holder)) return claim
+  const again = store.claim(key, options)
+  return again.claimed && !again.takenOverFrom ? {...again, takenOverFrom: holder} : again
+}
+
+/** When an image the store did not grant becomes worth asking for again (`watch` reconsiders it then). */
+export function dueAgainAt(claim: Exclude<ClaimResult, {claimed: true}>, retryAfterMs: number): number {
+  switch (claim.reason) {
+    case 'recent':
+      return claim.resubmitAt
+    case 'in-flight':
+      return claim.expiresAt + 1
+    default:
+      return claim.at + retryAfterMs
+  }
+}
