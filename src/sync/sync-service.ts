@@ -11,6 +11,7 @@ import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageObservation} from '../models/image.ts'
 import {claimLeaseMs, startClaimHeartbeat} from '../state/claim-holders.ts'
+import {ListingRecording} from '../state/listing-recording.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
 import type {SyncProgress} from './sync-progress.ts'
@@ -100,7 +101,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
         const found = new Map<string, UniqueImage>()
         const foundDrift: SyncDrift[] = []
         let foundContainers = 0
-        const listStartedAt = deps.store?.now()
+        const recording = deps.store && runId ? new ListingRecording(deps.store, runId, target.id) : undefined
         const listing = await listTargetPods(client, deps.scope, {
           signal: AbortSignal.any([deps.signal, deps.stop]),
           ...(deps.pageSize ? {pageSize: deps.pageSize} : {}),
@@ -112,8 +113,8 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
               for (const observation of images.observations) page.push(observation)
               for (const problem of images.problems) problems.push(problem)
             }
-            if (deps.store && runId) {
-              const recorded = deps.store.recordObservations(runId, target.id, page, {mode: 'merge'})
+            if (recording) {
+              const recorded = recording.page(page)
               for (const event of recorded.drift) foundDrift.push({tag: event.tag, previousDigest: event.previousDigest, digest: event.digest})
             }
             for (const observation of page) {
@@ -125,7 +126,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
             foundContainers += page.length
           },
         })
-        if (deps.store && listStartedAt !== undefined) deps.store.prunePlacements(target.id, listStartedAt)
+        recording?.complete()
         containers += foundContainers
         for (const event of foundDrift) drift.push(event)
         mergeImages(unique, found)

@@ -10,6 +10,7 @@ import {followTargetPods, type FollowOptions} from '../kube/pod-watcher.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageObservation, ImageRef} from '../models/image.ts'
+import {ListingRecording} from '../state/listing-recording.ts'
 import type {StateStore} from '../state/state-store.ts'
 import {podImageSet, type PodImageSet, type RunningImages} from './running-images.ts'
 import type {WatchLogger, WatchMetricsSink} from './watch-ports.ts'
@@ -35,11 +36,10 @@ interface TargetState {
   target: Target
   synced: boolean
   /** The (re)list in progress, until `listed`: each page is recorded as it arrives; what runs where is kept here. */
-  listing?: {pods: Map<string, PodImageSet>; images: Map<string, ImageRef>; startedAt: number} | undefined
+  listing?: {pods: Map<string, PodImageSet>; images: Map<string, ImageRef>; recording: ListingRecording} | undefined
 }
 
 const podId = (pod: {namespace: string; name: string}): string => `${pod.namespace}/${pod.name}`
-
 
 export class TargetInventory {
   readonly #o: TargetInventoryOptions
@@ -92,13 +92,12 @@ export class TargetInventory {
         scope,
         {
           listStarted: () => {
-            state.listing = {pods: new Map(), images: new Map(), startedAt: this.#o.store.now()}
+            state.listing = {pods: new Map(), images: new Map(), recording: new ListingRecording(this.#o.store, this.#o.runId, target.id)}
           },
           listPage: (pods) => {
             const listing = state.listing
             if (!listing) return
-            // Recorded page by page (memory holds one page of observations); the placements the listing did
-            // not touch are removed when it is complete.
+            // Recorded page by page (src/state/listing-recording.ts), pruned when complete.
             const observations: ImageObservation[] = []
             for (const pod of pods) {
               const found = this.#observe(pod, location)
@@ -109,13 +108,13 @@ export class TargetInventory {
                 if (!listing.images.has(key)) listing.images.set(key, observation.image)
               }
             }
-            this.#recorded(this.#o.store.recordObservations(this.#o.runId, target.id, observations, {mode: 'merge'}), target)
+            this.#recorded(listing.recording.page(observations), target)
           },
           listed: (info) => {
             const listing = state.listing
             state.listing = undefined
             if (!listing) return
-            this.#o.store.prunePlacements(target.id, listing.startedAt)
+            listing.recording.complete()
             const started = this.#o.running.replaceTarget(target.id, listing.pods, listing.images)
             this.#o.changed()
             for (const warning of info.warnings) this.#o.logger.warn({target: target.name}, warning)

@@ -13,6 +13,7 @@ import type {ImageObservation} from '../../src/models/image.ts'
 import type {SqliteStateStore} from '../../src/state/sqlite/sqlite-state-store.ts'
 import {openStateStore} from '../../src/state/state-store.ts'
 import type {StatusResult} from '../../src/status/status-result.ts'
+import {listImages} from '../helpers/sqlite-store-reads.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const target = '/home/me/.kube/config#dev'
@@ -86,7 +87,7 @@ describe('status --watch, a child process over a store another process writes', 
 
     // Another process records a new pod and claims an image: the next poll sees the commit.
     store.recordObservations(run, target, [observation('cache', 'bitnami/redis', '7.2', 3)], {mode: 'merge'})
-    const [nginxKey] = store.listImages().map((image) => image.key)
+    const [nginxKey] = listImages(store).map((image) => image.key)
     store.claim(nginxKey!, {runId: run, resubmitAfterMs: 0, leaseMs: 60_000})
     await status.waitFor('a frame with the new image', (out) => /3 images, 0 monitored, 1 pending/.test(out))
     const latest = frames(status.stdout).at(-1)!

@@ -13,6 +13,7 @@ import type {SnykEmulator} from '../emulator/snyk-emulator.ts'
 import {AuthError} from '../../src/errors.ts'
 import {exitAtOnce} from '../../src/cli/stop-signals.ts'
 import {openStateStore} from '../../src/state/state-store.ts'
+import {listImages} from '../helpers/sqlite-store-reads.ts'
 
 const imports = (snyk: SnykEmulator) => snyk.requests.filter((r) => r.method === 'POST' && /\/import$/.test(r.path))
 
@@ -88,9 +89,9 @@ describe('watch on real clusters and the Snyk emulator', () => {
     // The store knows where everything runs now: the deleted pod is gone.
     const store = openStateStore(path.join(set.workDir, `watch-${stateCount}.db`))
     try {
-      const worker = store.listImages().find((image) => image.image.repository === 'acme/worker')
+      const worker = listImages(store).find((image) => image.image.repository === 'acme/worker')
       assert.equal(worker?.placements.length ?? 0, 0)
-      const nginx = store.listImages().find((image) => image.image.repository === 'library/nginx')
+      const nginx = listImages(store).find((image) => image.image.repository === 'library/nginx')
       assert.deepEqual(nginx?.placements.map((p) => `${p.cluster}/${p.pod}`).sort(), ['east/web', 'north/web-2', 'west/web'])
     } finally {
       store.close()
@@ -215,7 +216,7 @@ describe('watch on real clusters and the Snyk emulator', () => {
     assert.equal(await watch.stop(), 0)
     const store = openStateStore(state)
     try {
-      const clusters = new Set(store.listImages().flatMap((image) => image.placements.map((p) => p.cluster)))
+      const clusters = new Set(listImages(store).flatMap((image) => image.placements.map((p) => p.cluster)))
       assert.deepEqual([...clusters], ['prod-north'])
     } finally {
       store.close()

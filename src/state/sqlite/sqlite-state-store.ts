@@ -1,13 +1,12 @@
 // The embedded SQLite state store: the StateStore of one machine, made of three parts over one connection
-// (inventory, claims and outcomes, reports). `claimMany`, `listImages`, `listImageSummaries`, `lastRun` and
-// `schemaVersion` are not part of the StateStore seam: tests and diagnostics read the SQLite store through them.
+// (inventory, claims and outcomes, reports). Reads only tests make (every image in full, the last run, ...) are
+// in test/helpers/sqlite-store-reads.ts, over `connection`.
 import type {ImageObservation} from '../../models/image.ts'
 import type {
   ClaimHolderRecord,
   ClaimOptions,
   ClaimResult,
   FailureDetails,
-  ImageListing,
   ImageSummary,
   ListImagesFilter,
   ObservationResult,
@@ -44,9 +43,9 @@ export class SqliteStateStore implements StateStore {
   get path(): string {
     return this.#c.path
   }
-  /** The schema version of the open database. */
-  get schemaVersion(): number {
-    return this.#c.schemaVersion
+  /** The open connection (for test/helpers/sqlite-store-reads.ts). */
+  get connection(): SqliteConnection {
+    return this.#c
   }
   now(): number {
     return this.#c.now()
@@ -67,10 +66,6 @@ export class SqliteStateStore implements StateStore {
   getRun(runId: string): RunRecord | undefined {
     return this.#inventory.getRun(runId)
   }
-  /** The most recently started run, of `command` if given. */
-  lastRun(command?: string): RunRecord | undefined {
-    return this.#inventory.lastRun(command)
-  }
   recordObservations(runId: string, target: string, observations: readonly ImageObservation[], options?: RecordObservationsOptions): ObservationResult {
     return this.#inventory.recordObservations(runId, target, observations, options)
   }
@@ -83,10 +78,6 @@ export class SqliteStateStore implements StateStore {
 
   claim(key: string, options: ClaimOptions): ClaimResult {
     return this.#claims.claim(key, options)
-  }
-  /** `claim` for many keys in one transaction. */
-  claimMany(keys: readonly string[], options: ClaimOptions): Map<string, ClaimResult> {
-    return this.#claims.claimMany(keys, options)
   }
   markSubmitting(key: string, runId: string, options?: {leaseMs?: number}): boolean {
     return this.#claims.markSubmitting(key, runId, options)
@@ -130,14 +121,6 @@ export class SqliteStateStore implements StateStore {
   }
   getSubmission(key: string): SubmissionRecord | undefined {
     return this.#reports.getSubmission(key)
-  }
-  /** Every image with full detail (pods, containers, claims), ordered by key. */
-  listImages(filter: ListImagesFilter = {}): ImageListing[] {
-    return this.#reports.listImages(filter)
-  }
-  /** `visitImageSummaries` collected and ordered by key. */
-  listImageSummaries(filter: ListImagesFilter = {}): ImageSummary[] {
-    return this.#reports.listImageSummaries(filter)
   }
   visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize?: number): void {
     this.#reports.visitImageSummaries(filter, visit, chunkSize)

@@ -4,6 +4,7 @@ import {test} from 'node:test'
 import type {ClaimResult} from '../../../src/state/records.ts'
 import {openStateStore, type StateStore} from '../../../src/state/state-store.ts'
 import {manyObservations, observation} from './fixtures/state-fixtures.ts'
+import {claimMany, lastRun, listImages} from '../../helpers/sqlite-store-reads.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const hour = 3_600_000
@@ -158,7 +159,7 @@ test('finishing a run releases whatever it still holds', (t) => {
   assert.equal(store.getSubmission(key)?.claim, undefined)
   assert.deepEqual(store.getRun(run)?.counts, {found: 1, submitted: 0})
   assert.equal(store.getRun(run)?.outcome, 'interrupted')
-  assert.equal(store.lastRun('sync')?.id, run)
+  assert.equal(lastRun(store, 'sync')?.id, run)
 })
 
 test('claimMany decides a whole listing in one transaction', (t) => {
@@ -166,11 +167,11 @@ test('claimMany decides a whole listing in one transaction', (t) => {
   const observer = store.beginRun('sync')
   const keys = store.recordObservations(observer, 'kc#big', manyObservations(500, {target: 'kc#big'})).imageKeys
   const a = store.beginRun('sync')
-  const first = store.claimMany(keys, {runId: a, resubmitAfterMs: day, leaseMs: lease})
+  const first = claimMany(store, keys, {runId: a, resubmitAfterMs: day, leaseMs: lease})
   assert.equal([...first.values()].filter((result) => result.claimed).length, 500)
   advance(1_000)
   const b = store.beginRun('sync')
-  const second = store.claimMany([...keys, ...keys], {runId: b, resubmitAfterMs: day, leaseMs: lease})
+  const second = claimMany(store, [...keys, ...keys], {runId: b, resubmitAfterMs: day, leaseMs: lease})
   assert.equal(second.size, 500)
   assert.ok([...second.values()].every((result) => !result.claimed && result.reason === 'in-flight'))
 })
@@ -216,12 +217,12 @@ test('persistQueue stores what watch still had queued, and pendingWork lists it 
       [failed, 'queued', null],
     ].sort(),
   )
-  assert.deepEqual(pending.find((work) => work.key === claimedSending)?.image, {registry: 'registry.example.com', repository: 'team/app-1', tag: 'v1', digest: store.listImages().find((i) => i.key === claimedSending)?.image.digest})
+  assert.deepEqual(pending.find((work) => work.key === claimedSending)?.image, {registry: 'registry.example.com', repository: 'team/app-1', tag: 'v1', digest: listImages(store).find((i) => i.key === claimedSending)?.image.digest})
   assert.equal(store.getSubmission(claimedSending)?.attempts, 1, 'the aborted attempt is counted')
 
   // The next start resumes them at once, without waiting for any lease.
   const next = store.beginRun('watch')
-  const resumed = store.claimMany(pending.map((work) => work.key), {runId: next, resubmitAfterMs: day, leaseMs: lease})
+  const resumed = claimMany(store, pending.map((work) => work.key), {runId: next, resubmitAfterMs: day, leaseMs: lease})
   assert.deepEqual([...resumed].filter(([, result]) => result.claimed).map(([key]) => key).sort(), [claimedQueued, claimedSending, notClaimed, failed].sort())
   assert.equal(resumed.get(heldByOther)?.claimed, false)
 })

@@ -8,6 +8,7 @@ import {test} from 'node:test'
 import {latestSchemaVersion, migrations} from '../../../src/state/migrations.ts'
 import {openStateStore} from '../../../src/state/state-store.ts'
 import {manyObservations, observation, temporaryStatePath} from './fixtures/state-fixtures.ts'
+import {listImageSummaries, listImages, schemaVersionOf} from '../../helpers/sqlite-store-reads.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const day = 86_400_000
@@ -21,12 +22,12 @@ test('the pod FIPS annotation is stored with each placement and replaced by the 
     {...observation({namespace: 'web', pod: 'web-2'}), fipsAnnotation: false},
     observation({namespace: 'web', pod: 'web-3'}),
   ])
-  const [nginx] = store.listImages()
+  const [nginx] = listImages(store)
   assert.deepEqual(nginx?.placements.map((p) => [p.pod, p.fipsAnnotation]), [['web-1', true], ['web-2', false], ['web-3', undefined]])
   assert.equal('fipsAnnotation' in nginx.placements[2]!, false, 'absent, not undefined')
 
   store.recordObservations(run, dev, [observation({namespace: 'web', pod: 'web-1'}), {...observation({namespace: 'web', pod: 'web-3'}), fipsAnnotation: true}], {mode: 'merge'})
-  assert.deepEqual(store.listImageSummaries()[0]?.placements.map((p) => p.fipsAnnotation), [undefined, false, true], 'an annotation removed from a pod is gone')
+  assert.deepEqual(listImageSummaries(store)[0]?.placements.map((p) => p.fipsAnnotation), [undefined, false, true], 'an annotation removed from a pod is gone')
 })
 
 test('summaries are listImages without pod-level detail, in the same order and with the same filters', (t) => {
@@ -34,7 +35,7 @@ test('summaries are listImages without pod-level detail, in the same order and w
   t.after(() => store.close())
   const run = store.beginRun('sync')
   store.recordObservations(run, dev, manyObservations(30, {target: dev}))
-  const keys = store.listImages().map((image) => image.key)
+  const keys = listImages(store).map((image) => image.key)
   store.claim(keys[3]!, {runId: run, resubmitAfterMs: day, leaseMs: 60_000})
   store.recordSubmitted(keys[3]!, run, {integrationId: 'i', integrationType: 'harbor-cr', targetName: 'team/app:v1', jobUrl: 'https://api.snyk.io/job'})
   store.recordMonitored(keys[3]!, {projects: [{id: 'p-2', url: 'https://app.snyk.io/p-2'}, {id: 'p-1'}]})
@@ -42,8 +43,8 @@ test('summaries are listImages without pod-level detail, in the same order and w
   store.claim(keys[4]!, {runId: run, resubmitAfterMs: day, leaseMs: 60_000})
   store.recordFailed(keys[4]!, run, {error: 'Snyk answered 400', retryable: false})
 
-  const full = store.listImages()
-  const summaries = store.listImageSummaries()
+  const full = listImages(store)
+  const summaries = listImageSummaries(store)
   assert.deepEqual(summaries.map((s) => s.key), full.map((l) => l.key))
   for (const [i, summary] of summaries.entries()) {
     const listing = full[i]!
@@ -56,8 +57,8 @@ test('summaries are listImages without pod-level detail, in the same order and w
   assert.deepEqual(monitored.submission, {state: 'monitored', updatedAt: 5_000, submittedAt: 5_000, monitoredAt: 5_000, projects: [{id: 'p-1'}, {id: 'p-2', url: 'https://app.snyk.io/p-2'}]})
   assert.deepEqual(monitored.issues, {critical: 2, high: 2, medium: 3, low: 4, updatedAt: 9_000})
   assert.deepEqual(summaries.find((s) => s.key === keys[4])?.submission?.error, {message: 'Snyk answered 400', retryable: false})
-  assert.equal(store.listImageSummaries({namespaces: ['ns-3']}).length, 2)
-  assert.deepEqual(store.listImageSummaries({states: ['monitored']}).map((s) => s.key), [keys[3]])
+  assert.equal(listImageSummaries(store, {namespaces: ['ns-3']}).length, 2)
+  assert.deepEqual(listImageSummaries(store, {states: ['monitored']}).map((s) => s.key), [keys[3]])
 })
 
 test('visitImageSummaries hands every image over in chunks from one snapshot', (t) => {
@@ -75,7 +76,7 @@ test('visitImageSummaries hands every image over in chunks from one snapshot', (
     seen.push(...chunk.map((s) => s.key))
   }, 10)
   assert.deepEqual(chunks, [10, 10, 5])
-  assert.deepEqual([...seen].sort(), store.listImageSummaries().map((s) => s.key))
+  assert.deepEqual([...seen].sort(), listImageSummaries(store).map((s) => s.key))
 
   const all: string[] = []
   store.visitImageSummaries({includeNotRunning: true}, (chunk) => all.push(...chunk.map((s) => s.key)), 7)
@@ -97,8 +98,8 @@ test('a v2 store is migrated to v3: placements keep their rows and get no FIPS a
 
   const store = openStateStore(file)
   t.after(() => store.close())
-  assert.equal(store.schemaVersion, latestSchemaVersion)
-  const [nginx] = store.listImages()
+  assert.equal(schemaVersionOf(store), latestSchemaVersion)
+  const [nginx] = listImages(store)
   assert.deepEqual(nginx?.placements.map((p) => [p.pod, p.fipsAnnotation]), [['nginx-1', undefined]])
 
   const raw = new DatabaseSync(file, {readOnly: true})
@@ -115,7 +116,7 @@ test('dataVersion changes when another connection commits, not on reads', (t) =>
   const writer = openStateStore(file)
   t.after(() => writer.close())
   const before = reader.dataVersion()
-  reader.listImageSummaries()
+  listImageSummaries(reader)
   assert.equal(reader.dataVersion(), before)
   writer.beginRun('sync')
   assert.notEqual(reader.dataVersion(), before)

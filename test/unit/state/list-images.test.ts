@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {openStateStore} from '../../../src/state/state-store.ts'
 import {manyObservations, observation} from './fixtures/state-fixtures.ts'
+import {claimMany, listImages} from '../../helpers/sqlite-store-reads.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const prod = '/home/me/.kube/config#prod'
@@ -36,7 +37,7 @@ test('listImages joins placements, submission, projects and summed issue counts'
     {projectId: 'someone-elses-project', critical: 9, high: 9, medium: 9, low: 9},
   ])
 
-  const listed = store.listImages()
+  const listed = listImages(store)
   assert.deepEqual(
     listed.map((image) => image.key),
     [nginxKey, apiKey],
@@ -80,19 +81,19 @@ test('listImages filters by cluster, namespace, target and state', (t) => {
   const run = store.beginRun('sync')
   const devKeys = store.recordObservations(run, dev, manyObservations(40, {target: dev, cluster: 'dev'})).imageKeys
   store.recordObservations(run, prod, manyObservations(10, {target: prod, cluster: 'prod', prefix: 'svc'}))
-  store.claimMany(devKeys.slice(0, 5), {runId: run, resubmitAfterMs: day, leaseMs: 60_000})
+  claimMany(store, devKeys.slice(0, 5), {runId: run, resubmitAfterMs: day, leaseMs: 60_000})
 
-  assert.equal(store.listImages().length, 50)
-  assert.equal(store.listImages({clusters: ['prod']}).length, 10)
-  assert.equal(store.listImages({targets: [dev]}).length, 40)
-  const inNs3 = store.listImages({clusters: ['dev', 'prod'], namespaces: ['ns-3']})
+  assert.equal(listImages(store).length, 50)
+  assert.equal(listImages(store, {clusters: ['prod']}).length, 10)
+  assert.equal(listImages(store, {targets: [dev]}).length, 40)
+  const inNs3 = listImages(store, {clusters: ['dev', 'prod'], namespaces: ['ns-3']})
   assert.equal(inNs3.length, 2 + 1)
   assert.ok(inNs3.every((image) => image.placements.every((p) => p.namespace === 'ns-3')))
-  assert.equal(store.listImages({states: ['queued']}).length, 5)
-  assert.equal(store.listImages({states: ['none']}).length, 45)
-  assert.equal(store.listImages({states: ['queued', 'none']}).length, 50)
-  assert.equal(store.listImages({states: []}).length, 0)
-  assert.equal(store.listImages({clusters: []}).length, 0)
+  assert.equal(listImages(store, {states: ['queued']}).length, 5)
+  assert.equal(listImages(store, {states: ['none']}).length, 45)
+  assert.equal(listImages(store, {states: ['queued', 'none']}).length, 50)
+  assert.equal(listImages(store, {states: []}).length, 0)
+  assert.equal(listImages(store, {clusters: []}).length, 0)
 })
 
 test('listImages returns 20,000 images with their placements', (t) => {
@@ -103,7 +104,7 @@ test('listImages returns 20,000 images with their placements', (t) => {
     const target = `kc#cluster-${cluster}`
     store.recordObservations(run, target, manyObservations(5_000, {target, cluster: `cluster-${cluster}`, prefix: `c${cluster}`}))
   }
-  const listed = store.listImages()
+  const listed = listImages(store)
   assert.equal(listed.length, 20_000)
   assert.ok(listed.every((image) => image.placements.length === 1))
 })

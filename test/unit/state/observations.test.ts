@@ -5,6 +5,7 @@ import {test} from 'node:test'
 import {imageKey} from '../../../src/state/image-key.ts'
 import {openStateStore} from '../../../src/state/state-store.ts'
 import {digestOf, observation} from './fixtures/state-fixtures.ts'
+import {listImages} from '../../helpers/sqlite-store-reads.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const prod = '/home/me/.kube/config#prod'
@@ -41,7 +42,7 @@ test('observations upsert images once and record every placement', (t) => {
   const second = store.recordObservations(runId, dev, [web1, web2, init])
   assert.deepEqual(second.newImageKeys, [], 'seen before: not new')
 
-  const images = store.listImages()
+  const images = listImages(store)
   assert.deepEqual(
     images.map((image) => [image.key, image.firstSeen, image.lastSeen, image.placements.map((p) => `${p.pod}/${p.containerKind}/${p.container}`)]),
     [
@@ -74,16 +75,16 @@ test("a target's new listing replaces its placements; other targets keep theirs"
   // The next sync of dev finds only the web pod: redis no longer runs there.
   const next = store.beginRun('sync')
   store.recordObservations(next, dev, [observation({target: dev, pod: 'web-2'})])
-  const running = store.listImages()
+  const running = listImages(store)
   assert.deepEqual(
     running.map((image) => [image.image.repository, image.placements.map((p) => `${p.cluster}/${p.pod}`)]),
     [['library/nginx', ['dev/web-2', 'prod/web-9']]],
   )
-  assert.equal(store.listImages({includeNotRunning: true}).length, 2, 'redis is still known, just not running')
+  assert.equal(listImages(store, {includeNotRunning: true}).length, 2, 'redis is still known, just not running')
 
   // A target that now runs nothing.
   store.recordObservations(next, prod, [])
-  assert.deepEqual(store.listImages()[0]?.placements.map((p) => p.pod), ['web-2'])
+  assert.deepEqual(listImages(store)[0]?.placements.map((p) => p.pod), ['web-2'])
 })
 
 test('watch events merge placements and forget deleted pods', (t) => {
@@ -91,9 +92,9 @@ test('watch events merge placements and forget deleted pods', (t) => {
   const runId = store.beginRun('watch')
   store.recordObservations(runId, dev, [observation({target: dev, pod: 'web-1'})])
   store.recordObservations(runId, dev, [observation({target: dev, pod: 'web-2'})], {mode: 'merge'})
-  assert.deepEqual(store.listImages()[0]?.placements.map((p) => p.pod), ['web-1', 'web-2'])
+  assert.deepEqual(listImages(store)[0]?.placements.map((p) => p.pod), ['web-1', 'web-2'])
   assert.equal(store.forgetPod(dev, 'default', 'web-1'), 1)
-  assert.deepEqual(store.listImages()[0]?.placements.map((p) => p.pod), ['web-2'])
+  assert.deepEqual(listImages(store)[0]?.placements.map((p) => p.pod), ['web-2'])
 })
 
 test('a relist recorded page by page with merge, then pruned, leaves exactly the listing (other targets untouched)', (t) => {
@@ -106,7 +107,7 @@ test('a relist recorded page by page with merge, then pruned, leaves exactly the
   store.recordObservations(runId, dev, [observation({target: dev, pod: 'stays'})], {mode: 'merge'})
   store.recordObservations(runId, dev, [observation({target: dev, pod: 'new'})], {mode: 'merge'})
   assert.equal(store.prunePlacements(dev, startedAt), 1)
-  assert.deepEqual(store.listImages()[0]?.placements.map((p) => p.pod).sort(), ['elsewhere', 'new', 'stays'])
+  assert.deepEqual(listImages(store)[0]?.placements.map((p) => p.pod).sort(), ['elsewhere', 'new', 'stays'])
 })
 
 test('a container whose image changed in place points at the new image', (t) => {
@@ -114,7 +115,7 @@ test('a container whose image changed in place points at the new image', (t) => 
   const runId = store.beginRun('watch')
   store.recordObservations(runId, dev, [observation({target: dev, pod: 'web-1'})])
   store.recordObservations(runId, dev, [observation({target: dev, pod: 'web-1', image: {registry: 'docker.io', repository: 'library/nginx', tag: '1.27'}})], {mode: 'merge'})
-  assert.deepEqual(store.listImages().map((image) => image.image.tag), ['1.27'])
+  assert.deepEqual(listImages(store).map((image) => image.image.tag), ['1.27'])
 })
 
 test('a tag that moves to a new digest is reported as drift, once, and not when it moves back', (t) => {
@@ -149,7 +150,7 @@ test('observations of another target are a bug, and nothing is written', (t) => 
   const {store} = memoryStore(t)
   const runId = store.beginRun('sync')
   assert.throws(() => store.recordObservations(runId, dev, [observation({target: prod})]), {name: 'BugError'})
-  assert.deepEqual(store.listImages({includeNotRunning: true}), [])
+  assert.deepEqual(listImages(store, {includeNotRunning: true}), [])
 })
 
 test('a batch that fails half-way writes nothing, and the previous listing stays', (t) => {
@@ -159,7 +160,7 @@ test('a batch that fails half-way writes nothing, and the previous listing stays
   const broken = {...observation({target: dev, pod: 'odd'}), containerKind: 'sidecar'} as unknown as ReturnType<typeof observation>
   const redis = observation({target: dev, pod: 'cache-1', image: {registry: 'docker.io', repository: 'library/redis', tag: '7'}})
   assert.throws(() => store.recordObservations(runId, dev, [redis, broken]), /CHECK constraint failed/)
-  const images = store.listImages({includeNotRunning: true})
+  const images = listImages(store, {includeNotRunning: true})
   assert.deepEqual(
     images.map((image) => [image.image.repository, image.placements.map((p) => p.pod)]),
     [['library/nginx', ['web-1']]],

@@ -8,6 +8,7 @@ import {latestSchemaVersion} from '../../../src/state/migrations.ts'
 import {StateStoreError} from '../../../src/state/state-store-error.ts'
 import {defaultStatePath, openStateStore} from '../../../src/state/state-store.ts'
 import {temporaryStatePath} from './fixtures/state-fixtures.ts'
+import {lastRun, listImages, schemaVersionOf} from '../../helpers/sqlite-store-reads.ts'
 
 test('a fresh store is created with private permissions, WAL and the latest schema', (t) => {
   const file = temporaryStatePath(t)
@@ -18,7 +19,7 @@ test('a fresh store is created with private permissions, WAL and the latest sche
   assert.equal(statSync(file).mode & 0o777, 0o600)
   assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700)
   assert.equal(statSync(`${file}-wal`).mode & 0o777, 0o600, 'SQLite gives the WAL file the database file mode')
-  assert.equal(store.schemaVersion, latestSchemaVersion)
+  assert.equal(schemaVersionOf(store), latestSchemaVersion)
 
   const raw = new DatabaseSync(file, {readOnly: true})
   t.after(() => raw.close())
@@ -137,18 +138,18 @@ test('a v1 store is migrated to the latest schema with its data, including proje
 
   const store = openStateStore(file, {clock: () => 5_000})
   t.after(() => store.close())
-  assert.equal(store.schemaVersion, latestSchemaVersion)
+  assert.equal(schemaVersionOf(store), latestSchemaVersion)
   assert.deepEqual(store.getRun('run-1'), {id: 'run-1', command: 'sync', pid: 42, host: 'laptop', startedAt: 1000, finishedAt: 2000, outcome: 'succeeded', counts: {submitted: 1}})
 
   store.recordIssueCounts([{projectId: 'proj-1', critical: 1, high: 2, medium: 3, low: 4}])
-  const [nginx, ...others] = store.listImages()
+  const [nginx, ...others] = listImages(store)
   assert.equal(nginx?.key, 'docker.io/library/nginx:1.25@sha256:aa')
   assert.equal(nginx.submission?.state, 'monitored')
   assert.deepEqual(nginx.submission.projects, [{id: 'proj-1', url: 'https://app.snyk.io/org/o/project/proj-1'}, {id: 'proj-2'}])
   assert.deepEqual(nginx.issues, {critical: 1, high: 2, medium: 3, low: 4, updatedAt: 5_000})
   assert.deepEqual(nginx.placements.map((p) => `${p.cluster}/${p.namespace}/${p.pod}`), ['dev/web/nginx-1'])
   assert.deepEqual(others, [], 'an image without a current placement is not listed by default')
-  const withHistory = store.listImages({includeNotRunning: true})
+  const withHistory = listImages(store, {includeNotRunning: true})
   assert.deepEqual(withHistory.map((image) => image.key), ['docker.io/library/nginx:1.25@sha256:aa', 'ghcr.io/acme/api:2'])
   assert.deepEqual(withHistory[1]?.submission?.skip, {reason: 'no Snyk integration for ghcr.io', fix: 'add one'})
 
@@ -175,5 +176,5 @@ test('a write that waits longer than the busy timeout for another process fails 
   assert.ok(Date.now() - started >= 40, 'it waited for the lock first')
   other.exec('ROLLBACK')
   assert.equal(typeof store.beginRun('sync'), 'string', 'works again once the lock is released')
-  assert.equal(store.lastRun()?.command, 'sync')
+  assert.equal(lastRun(store)?.command, 'sync')
 })
