@@ -15,6 +15,12 @@ export default tseslint.config(
     },
   },
   {
+    // The state store's methods may answer with a promise (a network store): none may be left floating.
+    files: ['src/**/*.ts'],
+    languageOptions: {parserOptions: {projectService: true, tsconfigRootDir: import.meta.dirname}},
+    rules: {'@typescript-eslint/no-floating-promises': 'error'},
+  },
+  {
     files: ['test/**', 'scripts/**', 'bin/**', 'bench/**'],
     rules: {'no-console': 'off'},
   },

@@ -156,7 +156,8 @@ export interface ListOptions {
   /** Called after each page with the number of pods kept so far; the next page waits for it. */
   onProgress?: (podsKept: number) => void | Promise<void>
   /** Takes each page's pods as they arrive (then `pods` stays empty), so memory holds one page at a time. */
-  onPods?: (pods: PodRecord[]) => void
+  /** Awaited before the next page is asked for (a store that writes over the network slows the listing, not the memory). */
+  onPods?: (pods: PodRecord[]) => void | Promise<void>
   /** Limits and delays of retries after transient failures (src/kube/retry-policy.ts; defaults there). */
   retry?: KubeRetryOptions
   /** Told before each retry of a request that failed transiently. */
@@ -236,7 +237,7 @@ export async function listTargetPods(client: KubeApiClient, scope: PodScope, opt
         podCount++
         kept.push(toPodRecord(raw, resolver))
       }
-      if (options.onPods) options.onPods(kept)
+      if (options.onPods) await options.onPods(kept)
       await options.onProgress?.(podCount)
       token = page.metadata?.continue || undefined
       more = token !== undefined

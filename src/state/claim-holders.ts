@@ -50,33 +50,33 @@ export function runIsGone(run: RunRecord, host: string = hostname()): boolean {
  * Gives back at once the claims of every run that is gone (see `runIsGone`), except `self`; an unfinished one is
  * recorded as `failed`. Runs on other hosts are left to their lease. Returns the runs released, with their images.
  */
-export function releaseClaimsOfGoneRuns(store: StateStore, options: {self?: string; host?: string} = {}): GoneRun[] {
+export async function releaseClaimsOfGoneRuns(store: StateStore, options: {self?: string; host?: string} = {}): Promise<GoneRun[]> {
   const host = options.host ?? hostname()
   const gone: GoneRun[] = []
-  for (const holder of store.claimHolders()) {
+  for (const holder of await store.claimHolders()) {
     if (holder.runId === options.self) continue
-    const run = store.getRun(holder.runId)
+    const run = await store.getRun(holder.runId)
     if (run === undefined || !runIsGone(run, host)) continue
-    const keys = store.claimedKeys(holder.runId)
-    if (run.finishedAt === undefined) store.finishRun(run.id, 'failed', {})
-    else store.releaseAll(run.id)
+    const keys = await store.claimedKeys(holder.runId)
+    if (run.finishedAt === undefined) await store.finishRun(run.id, 'failed', {})
+    else await store.releaseAll(run.id)
     gone.push({run, keys})
   }
   return gone
 }
 
 /** Releases `runId`'s claims at once when that run is gone; true when it was. For a conflict met while claiming. */
-export function releaseIfGone(store: StateStore, runId: string, host: string = hostname()): boolean {
-  const run = store.getRun(runId)
+export async function releaseIfGone(store: StateStore, runId: string, host: string = hostname()): Promise<boolean> {
+  const run = await store.getRun(runId)
   if (run === undefined || !runIsGone(run, host)) return false
-  if (run.finishedAt === undefined) store.finishRun(run.id, 'failed', {})
-  else store.releaseAll(run.id)
+  if (run.finishedAt === undefined) await store.finishRun(run.id, 'failed', {})
+  else await store.releaseAll(run.id)
   return true
 }
 
 /** Who holds a claim, for a report: the run's pid and host when the store knows the run. */
-export function describeHolder(store: StateStore, runId: string, expiresAt: number): ClaimHolder {
-  const run = store.getRun(runId)
+export async function describeHolder(store: StateStore, runId: string, expiresAt: number): Promise<ClaimHolder> {
+  const run = await store.getRun(runId)
   return {runId, ...(run ? {pid: run.pid, host: run.host} : {}), until: new Date(expiresAt).toISOString()}
 }
 
@@ -86,8 +86,8 @@ export function holderName(holder: Pick<ClaimHolder, 'runId' | 'pid' | 'host'>):
 }
 
 export interface ClaimHeartbeat {
-  /** Renews now (e.g. right after claiming a batch). */
-  beat(): void
+  /** Renews now (e.g. right after claiming a batch); settles when renewed (a failure goes to `onError`). */
+  beat(): Promise<void>
   stop(): void
 }
 
@@ -96,14 +96,14 @@ export interface ClaimHeartbeat {
  * the process alive. A failed renewal (the store busy) is reported to `onError` and tried again at the next beat.
  */
 export function startClaimHeartbeat(store: StateStore, runId: string, leaseMs: number, onError: (error: unknown) => void = () => {}): ClaimHeartbeat {
-  const beat = () => {
+  const beat = async (): Promise<void> => {
     try {
-      store.extendClaims(runId, leaseMs)
+      await store.extendClaims(runId, leaseMs)
     } catch (error) {
       onError(error)
     }
   }
-  const timer = setInterval(beat, Math.max(1_000, Math.floor(leaseMs / 3)))
+  const timer = setInterval(() => void beat(), Math.max(1_000, Math.floor(leaseMs / 3)))
   timer.unref()
   return {beat, stop: () => clearInterval(timer)}
 }

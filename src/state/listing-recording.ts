@@ -13,20 +13,25 @@ export class ListingRecording {
   /** The store's clock when the listing started: placements not touched since are gone. */
   readonly startedAt: number
 
-  constructor(store: StateStore, runId: string, target: string) {
+  private constructor(store: StateStore, runId: string, target: string, startedAt: number) {
     this.#store = store
     this.#runId = runId
     this.#target = target
-    this.startedAt = store.now()
+    this.startedAt = startedAt
+  }
+
+  /** A listing of `target` starting now (by the store's clock). */
+  static async start(store: StateStore, runId: string, target: string): Promise<ListingRecording> {
+    return new ListingRecording(store, runId, target, await store.now())
   }
 
   /** Records one page; returns the keys it found, those new to the store, and any drift. */
-  page(observations: readonly ImageObservation[]): ObservationResult {
-    return this.#store.recordObservations(this.#runId, this.#target, observations, {mode: 'merge'})
+  async page(observations: readonly ImageObservation[]): Promise<ObservationResult> {
+    return await this.#store.recordObservations(this.#runId, this.#target, observations, {mode: 'merge'})
   }
 
   /** The listing is complete: removes the placements it did not see. Returns how many. */
-  complete(): number {
-    return this.#store.prunePlacements(this.#target, this.startedAt)
+  async complete(): Promise<number> {
+    return await this.#store.prunePlacements(this.#target, this.startedAt)
   }
 }

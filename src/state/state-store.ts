@@ -33,62 +33,69 @@ export interface StateStoreOptions {
   busyTimeoutMs?: number
 }
 
-/** What the pipeline, `status` and `watch` need of a state store. Synchronous: each method returns once its change is committed. */
+/** A value, or a promise of it: what a method of the seam returns. */
+export type Awaitable<T> = T | Promise<T>
+
+/**
+ * What the pipeline, `status` and `watch` need of a state store. Each method settles once its change is committed.
+ * Callers always await the result: the embedded SQLite store answers at once (node:sqlite is synchronous), a
+ * network store (PostgreSQL) with a promise; the seam is the same for both.
+ */
 export interface StateStore {
   /** Where the store is (a file, or `:memory:`), as shown to users. */
   readonly path: string
   /** The store's clock (ms since the epoch). */
-  now(): number
+  now(): Awaitable<number>
   /** Closes the store (idempotent). */
-  close(): void
+  close(): Awaitable<void>
 
   // Inventory: runs, observations, placements, drift.
   /** Records the start of a run and returns its id (a UUID), used to claim images and attribute placements. */
-  beginRun(command: string): string
+  beginRun(command: string): Awaitable<string>
   /** Records how a run ended. Claims it still holds are released (back to `queued`), so the next run takes them at once. */
-  finishRun(runId: string, outcome: RunOutcome, counts?: Record<string, number>): void
-  getRun(runId: string): RunRecord | undefined
+  finishRun(runId: string, outcome: RunOutcome, counts?: Record<string, number>): Awaitable<void>
+  getRun(runId: string): Awaitable<RunRecord | undefined>
   /**
    * Records what a pod source found in `target`, in one transaction: upserts the images, and the target's placements
    * (by default replacing all of the target's previous placements). Returns the image keys to claim and the drift.
    */
-  recordObservations(runId: string, target: string, observations: readonly ImageObservation[], options?: RecordObservationsOptions): ObservationResult
+  recordObservations(runId: string, target: string, observations: readonly ImageObservation[], options?: RecordObservationsOptions): Awaitable<ObservationResult>
   /** Ends a (re)list recorded page by page with `merge`: removes the target's placements not seen since `listStartedAt`. */
-  prunePlacements(target: string, listStartedAt: number): number
+  prunePlacements(target: string, listStartedAt: number): Awaitable<number>
   /** Removes a deleted pod's placements (a watch DELETED event). Returns how many were removed. */
-  forgetPod(target: string, namespace: string, pod: string): number
+  forgetPod(target: string, namespace: string, pod: string): Awaitable<number>
 
   // Claims and outcomes.
   /** Decides atomically whether run `options.runId` should submit image `key`, and if so records the claim (state `queued`). */
-  claim(key: string, options: ClaimOptions): ClaimResult
+  claim(key: string, options: ClaimOptions): Awaitable<ClaimResult>
   /** The last check before sending the import: marks it `submitting` if `runId` still holds the claim. */
-  markSubmitting(key: string, runId: string, options?: {leaseMs?: number}): boolean
+  markSubmitting(key: string, runId: string, options?: {leaseMs?: number}): Awaitable<boolean>
   /** Renews every claim `runId` holds for another `leaseMs`. Returns how many. */
-  extendClaims(runId: string, leaseMs: number): number
+  extendClaims(runId: string, leaseMs: number): Awaitable<number>
   /** Every run holding claims now (expired or not). Oldest holder first. */
-  claimHolders(): ClaimHolderRecord[]
+  claimHolders(): Awaitable<ClaimHolderRecord[]>
   /** The keys `runId` holds a claim on, sorted. */
-  claimedKeys(runId: string): string[]
+  claimedKeys(runId: string): Awaitable<string[]>
   /** Gives back `runId`'s claim on `key`: back to `queued` for the next run at once. */
-  release(key: string, runId: string): boolean
+  release(key: string, runId: string): Awaitable<boolean>
   /** Gives back every claim `runId` holds. Returns how many. */
-  releaseAll(runId: string): number
-  recordSubmitted(key: string, runId: string, details: SubmittedDetails): void
-  recordMonitored(key: string, details: {projects: readonly SnykProjectRef[]}): void
-  recordFailed(key: string, runId: string, details: FailureDetails): void
-  recordSkipped(key: string, runId: string, details: SkipDetails): void
+  releaseAll(runId: string): Awaitable<number>
+  recordSubmitted(key: string, runId: string, details: SubmittedDetails): Awaitable<void>
+  recordMonitored(key: string, details: {projects: readonly SnykProjectRef[]}): Awaitable<void>
+  recordFailed(key: string, runId: string, details: FailureDetails): Awaitable<void>
+  recordSkipped(key: string, runId: string, details: SkipDetails): Awaitable<void>
   /** `watch`'s shutdown: stores `keys` (still queued in memory) as `queued` without a claim. Returns how many. */
-  persistQueue(keys: readonly string[], runId: string): number
+  persistQueue(keys: readonly string[], runId: string): Awaitable<number>
   /** Images queued or being submitted and not finished: what to resume after a kill or a shutdown. Oldest first. */
-  pendingWork(): PendingWork[]
+  pendingWork(): Awaitable<PendingWork[]>
 
   // Reports (status).
-  recordIssueCounts(counts: readonly ProjectIssueCounts[]): void
-  getSubmission(key: string): SubmissionRecord | undefined
+  recordIssueCounts(counts: readonly ProjectIssueCounts[]): Awaitable<void>
+  getSubmission(key: string): Awaitable<SubmissionRecord | undefined>
   /** The images with where they run, a chunk at a time, from one snapshot. */
-  visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize?: number): void
+  visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize?: number): Awaitable<void>
   /** A cheap number that changes whenever another process commits to the store: poll it to see changes. */
-  dataVersion(): number
+  dataVersion(): Awaitable<number>
 }
 
 /** `$XDG_STATE_HOME/kubectl-snyk-watch/state.db`, else `~/.local/state/kubectl-snyk-watch/state.db`. */

@@ -38,7 +38,7 @@ async function refreshIssueCounts(store: StateStore, images: readonly StatusImag
       const at = updatedAt === undefined ? Number.NaN : Date.parse(updatedAt)
       counts.push({projectId: project.id, critical, high, medium, low, ...(Number.isNaN(at) ? {} : {updatedAt: at})})
     }
-    store.recordIssueCounts(counts)
+    await store.recordIssueCounts(counts)
     refresh.counted = counts.length
   } catch (error) {
     // A refused token or org stops the command (exit 2); anything else is reported with the stored counts.
@@ -87,10 +87,10 @@ interface Selection {
  * Reads the store a chunk at a time and keeps only what the report needs: each record becomes a StatusImage
  * (or nothing) right away, so memory and garbage collection hold the report, not every record of the store.
  */
-function select(store: StateStore, options: StatusOptions): Selection {
+async function select(store: StateStore, options: StatusOptions): Promise<Selection> {
   const builder = new StatusImageBuilder(options.filters)
   const selection: Selection = {images: [], imported: [], running: false}
-  store.visitImageSummaries({includeNotRunning: true}, (chunk) => {
+  await store.visitImageSummaries({includeNotRunning: true}, (chunk) => {
     for (const listing of chunk) {
       if (listing.placements.length > 0) selection.running = true
       if (isImportedImage(listing)) selection.imported.push({image: listing.image, submission: listing.submission!})
@@ -111,8 +111,8 @@ export function openExistingStore(statePath: string): StateStore {
 }
 
 /** What the store says now: images, view, drift, gate and counts (no Snyk request). */
-export function readStatus(store: StateStore, options: StatusOptions, statePath: string): StatusResult {
-  return buildResult(select(store, options), options, statePath)
+export async function readStatus(store: StateStore, options: StatusOptions, statePath: string): Promise<StatusResult> {
+  return buildResult(await select(store, options), options, statePath)
 }
 
 function buildResult(selection: Selection, options: StatusOptions, statePath: string, extra: {refresh?: StatusRefresh; sbom?: StatusSbomExport} = {}): StatusResult {
@@ -148,9 +148,9 @@ export async function runStatus(options: StatusOptions, io: StatusIO): Promise<S
   const needsSnyk = options.refresh || options.sbomDir !== undefined
   if (!needsSnyk) {
     try {
-      return readStatus(store, options, statePath)
+      return await readStatus(store, options, statePath)
     } finally {
-      store.close()
+      await store.close()
     }
   }
   const controller = new AbortController()
@@ -164,11 +164,11 @@ export async function runStatus(options: StatusOptions, io: StatusIO): Promise<S
     // Loaded only when needed: offline status starts faster without undici and the limiter.
     const {connectSnyk} = await import('../submit/snyk-connection.ts')
     snyk = connectSnyk(options, signal)
-    let selection = select(store, options)
+    let selection = await select(store, options)
     let refresh: StatusRefresh | undefined
     if (options.refresh) {
       refresh = await refreshIssueCounts(store, selection.images, snyk, io.projectPageLimit)
-      selection = select(store, options)
+      selection = await select(store, options)
     }
     const sbom = options.sbomDir !== undefined ? await exportSboms(options.sbomDir, selection.images, snyk) : undefined
     return buildResult(selection, options, statePath, {...(refresh ? {refresh} : {}), ...(sbom ? {sbom} : {})})
@@ -176,6 +176,6 @@ export async function runStatus(options: StatusOptions, io: StatusIO): Promise<S
     await snyk?.close()
     signals.off('SIGINT', stop)
     signals.off('SIGTERM', stop)
-    store.close()
+    await store.close()
   }
 }

@@ -33,10 +33,10 @@ export async function watchStatus(options: StatusOptions, io: StatusWatchIO): Pr
     io.view.start?.()
     let seen: number | undefined
     while (!io.signal.aborted) {
-      const version = store.dataVersion()
+      const version = await store.dataVersion()
       if (version !== seen) {
         seen = version
-        io.view.show(readStatus(store, options, statePath))
+        io.view.show(await readStatus(store, options, statePath))
       } else if (io.view.resized) {
         io.view.redraw?.()
       }
@@ -47,6 +47,6 @@ export async function watchStatus(options: StatusOptions, io: StatusWatchIO): Pr
       }
     }
   } finally {
-    store.close()
+    await store.close()
   }
 }

@@ -6,12 +6,12 @@ import {releaseIfGone} from '../state/claim-holders.ts'
 import type {ClaimOptions, ClaimResult} from '../state/records.ts'
 import type {StateStore} from '../state/state-store.ts'
 
-export function claimImage(store: StateStore, key: string, options: ClaimOptions): ClaimResult {
-  const claim = store.claim(key, options)
+export async function claimImage(store: StateStore, key: string, options: ClaimOptions): Promise<ClaimResult> {
+  const claim = await store.claim(key, options)
   if (claim.claimed || claim.reason !== 'in-flight' || claim.heldBy === options.runId) return claim
   const holder = claim.heldBy
-  if (!releaseIfGone(store, holder)) return claim
-  const again = store.claim(key, options)
+  if (!(await releaseIfGone(store, holder))) return claim
+  const again = await store.claim(key, options)
   return again.claimed && !again.takenOverFrom ? {...again, takenOverFrom: holder} : again
 }
 

@@ -30,20 +30,20 @@ export async function importClaimed(input: ImportStepInput): Promise<ImportStep>
   const {store, submitter, runId, keys, plan} = input
   try {
     const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, input.signal)
-    for (const key of keys) store.recordSubmitted(key, runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl})
+    for (const key of keys) await store.recordSubmitted(key, runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl})
     return {kind: 'submitted', jobUrl}
   } catch (error) {
     if (input.cancelled()) {
       // Not sent, or cut off: the next run takes it (a submitted image keeps its record).
-      for (const key of keys) if (store.getSubmission(key)?.state !== 'submitted') store.release(key, runId)
+      for (const key of keys) if ((await store.getSubmission(key))?.state !== 'submitted') await store.release(key, runId)
       return {kind: 'cut-off'}
     }
     const described = submitter.classify(error)
     if (described.fatal) {
-      for (const key of keys) store.release(key, runId)
+      for (const key of keys) await store.release(key, runId)
       return {kind: 'fatal', error}
     }
-    for (const key of keys) store.recordFailed(key, runId, {error: described.message, retryable: described.retryable})
+    for (const key of keys) await store.recordFailed(key, runId, {error: described.message, retryable: described.retryable})
     return {kind: 'failed', message: described.message, retryable: described.retryable}
   }
 }

@@ -29,17 +29,17 @@ export async function followImportJob(input: JobStepInput): Promise<JobStep> {
   try {
     const job = await submitter.waitForJob(input.jobUrl, input.signal)
     if (job.status === 'complete') {
-      for (const key of keys) store.recordMonitored(key, {projects: job.projects})
+      for (const key of keys) await store.recordMonitored(key, {projects: job.projects})
       return {kind: 'monitored', projects: job.projects}
     }
     if (job.status === 'timeout') return {kind: 'pending', reason: job.error}
-    for (const key of keys) store.recordFailed(key, runId, {error: job.error, retryable: false})
+    for (const key of keys) await store.recordFailed(key, runId, {error: job.error, retryable: false})
     return {kind: 'failed', reason: job.error}
   } catch (error) {
     if (input.cancelled()) return {kind: 'cut-off'}
     const described = submitter.classify(error)
     if (described.fatal) return {kind: 'fatal', error}
-    for (const key of keys) store.recordFailed(key, runId, {error: described.message, retryable: described.retryable})
+    for (const key of keys) await store.recordFailed(key, runId, {error: described.message, retryable: described.retryable})
     return {kind: 'failed', reason: described.message}
   }
 }

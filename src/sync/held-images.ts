@@ -33,15 +33,15 @@ export async function waitForHolders(o: {
   if (held.length === 0) return
   const deadline = deps.clock() + (deps.holderWaitMs ?? 5 * 60_000)
   const pollMs = deps.holderPollMs ?? 500
-  const waitStarted = store.now()
+  const waitStarted = await store.now()
   const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: o.leaseMs}
   const signal = AbortSignal.any([deps.signal, deps.stop])
   /** True when the image no longer waits: its outcome is known, or this run took it over. */
-  const look = (item: HeldWork): boolean => {
+  const look = async (item: HeldWork): Promise<boolean> => {
     const {key} = item.entry
-    const record = store.getSubmission(key)
-    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > store.now()) {
-      item.holder = describeHolder(store, record.claim.runId, record.claim.expiresAt)
+    const record = await store.getSubmission(key)
+    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > (await store.now())) {
+      item.holder = await describeHolder(store, record.claim.runId, record.claim.expiresAt)
       o.markHeld(item.result, item.holder)
       return false
     }
@@ -50,7 +50,7 @@ export async function waitForHolders(o: {
       Object.assign(item.result, {result: 'failed', reason: `${holderName(item.holder)} failed to submit it while this run waited: ${record.error?.message ?? 'unknown error'}`})
       return true
     }
-    const claim = claimImage(store, key, claimOptions)
+    const claim = await claimImage(store, key, claimOptions)
     if (claim.claimed) {
       if (claim.takenOverFrom) o.takenOver.set(key, claim.takenOverFrom)
       delete item.result.heldBy
@@ -60,13 +60,13 @@ export async function waitForHolders(o: {
       return true
     }
     if (claim.reason === 'in-flight') {
-      item.holder = describeHolder(store, claim.heldBy, claim.expiresAt)
+      item.holder = await describeHolder(store, claim.heldBy, claim.expiresAt)
       o.markHeld(item.result, item.holder)
       return false
     }
     delete item.result.heldBy
     if (claim.reason === 'recent') {
-      const submitted = store.getSubmission(key)
+      const submitted = await store.getSubmission(key)
       Object.assign(item.result, {
         result: 'unchanged',
         reason: `submitted by ${holderName(item.holder)} at ${new Date(claim.submittedAt).toISOString()} while this run waited for it; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`,
@@ -85,7 +85,7 @@ export async function waitForHolders(o: {
       break
     }
     if (o.fatal()) break
-    o.noteGone(releaseClaimsOfGoneRuns(store, {self: runId}))
-    for (let i = held.length - 1; i >= 0; i--) if (look(held[i]!)) held.splice(i, 1)
+    o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
+    for (let i = held.length - 1; i >= 0; i--) if (await look(held[i]!)) held.splice(i, 1)
   }
 }

@@ -67,7 +67,7 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
       return await runSync({...common, store, submitter, ...(holderWaitMs === undefined ? {} : {holderWaitMs})})
     } finally {
       await snyk.close()
-      store.close()
+      await store.close()
     }
   } finally {
     clearTimeout(drainTimer)

@@ -68,14 +68,14 @@ function describeTargetError(error: unknown, target: Target): {error: string; su
 }
 
 export async function runSync(deps: SyncDeps): Promise<SyncResult> {
-  const runId = deps.store?.beginRun('sync')
+  const runId = deps.store ? await deps.store.beginRun('sync') : undefined
   // Renews this run's claims while it goes on: a live run keeps what it holds, a killed one loses it within a lease.
   const heartbeat = deps.store && runId ? startClaimHeartbeat(deps.store, runId, deps.leaseMs ?? claimLeaseMs) : undefined
   try {
     return await runPipeline(deps, runId)
   } catch (error) {
     // An authentication error or a bug: the run is recorded as failed and its claims are given back.
-    if (deps.store && runId) deps.store.finishRun(runId, 'failed', {})
+    if (deps.store && runId) await deps.store.finishRun(runId, 'failed', {})
     throw error
   } finally {
     heartbeat?.stop()
@@ -101,12 +101,12 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
         const found = new Map<string, UniqueImage>()
         const foundDrift: SyncDrift[] = []
         let foundContainers = 0
-        const recording = deps.store && runId ? new ListingRecording(deps.store, runId, target.id) : undefined
+        const recording = deps.store && runId ? await ListingRecording.start(deps.store, runId, target.id) : undefined
         const listing = await listTargetPods(client, deps.scope, {
           signal: AbortSignal.any([deps.signal, deps.stop]),
           ...(deps.pageSize ? {pageSize: deps.pageSize} : {}),
           onProgress: (pods) => deps.progress.targetListing(target.id, pods),
-          onPods: (pods) => {
+          onPods: async (pods) => {
             const page: ImageObservation[] = []
             for (const pod of pods) {
               const images = imagesOfPod(pod, {target: target.id, cluster: target.name})
@@ -114,7 +114,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
               for (const problem of images.problems) problems.push(problem)
             }
             if (recording) {
-              const recorded = recording.page(page)
+              const recorded = await recording.page(page)
               for (const event of recorded.drift) foundDrift.push({tag: event.tag, previousDigest: event.previousDigest, digest: event.digest})
             }
             for (const observation of page) {
@@ -126,7 +126,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
             foundContainers += page.length
           },
         })
-        recording?.complete()
+        await recording?.complete()
         containers += foundContainers
         for (const event of foundDrift) drift.push(event)
         mergeImages(unique, found)
@@ -151,7 +151,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
 
   const counts = countResults(targets, images, containers)
   const {outcome, exitCode} = outcomeOf(counts, interrupted, targets.some((t) => t.configurationError))
-  if (deps.store && runId) deps.store.finishRun(runId, outcome, {...counts})
+  if (deps.store && runId) await deps.store.finishRun(runId, outcome, {...counts})
   const finished = deps.clock()
   return {
     schemaVersion: 1,

@@ -33,7 +33,7 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
     for (const {run, keys} of gone) for (const key of keys) takenOver.set(key, run.id)
   }
   // Claims of runs on this host that are gone (killed, crashed) are taken back at once, not after their lease.
-  if (deps.store && runId && deps.submitter && !stopped()) noteGone(releaseClaimsOfGoneRuns(deps.store, {self: runId}))
+  if (deps.store && runId && deps.submitter && !stopped()) noteGone(await releaseClaimsOfGoneRuns(deps.store, {self: runId}))
   const markHeld = (result: SyncImage, holder: ClaimHolder) => Object.assign(result, {result: 'in-flight', heldBy: holder, reason: `${holderName(holder)} is submitting it; its claim holds until ${holder.until} unless renewed`})
   for (const entry of [...unique.values()].sort((a, b) => a.key.localeCompare(b.key))) {
     const plan: ImportPlan | undefined = integrations?.planImport(entry.image)
@@ -54,12 +54,12 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
     }
     if (plan.outcome === 'skip') {
       Object.assign(result, {result: deps.store ? 'skipped' : 'would-skip', reason: plan.reason, fix: plan.fix})
-      if (deps.store && runId) deps.store.recordSkipped(entry.key, runId, {reason: plan.reason, fix: plan.fix})
+      if (deps.store && runId) await deps.store.recordSkipped(entry.key, runId, {reason: plan.reason, fix: plan.fix})
       continue
     }
     Object.assign(result, {integration: {type: plan.integrationType, id: plan.integrationId}, snykTarget: plan.targetName})
     if (!deps.store || !runId || !deps.submitter) continue
-    const claim = claimImage(deps.store, entry.key, {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs})
+    const claim = await claimImage(deps.store, entry.key, {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs})
     if (claim.claimed) {
       if (claim.takenOverFrom) takenOver.set(entry.key, claim.takenOverFrom)
       const from = takenOver.get(entry.key)
@@ -68,7 +68,7 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
       continue
     }
     if (claim.reason === 'in-flight') {
-      const holder = describeHolder(deps.store, claim.heldBy, claim.expiresAt)
+      const holder = await describeHolder(deps.store, claim.heldBy, claim.expiresAt)
       markHeld(result, holder)
       held.push({entry, result, plan, holder})
     } else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
@@ -110,11 +110,11 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
       }
       try {
         if (cancelled()) {
-          for (const key of keys) store.release(key, runId)
+          for (const key of keys) await store.release(key, runId)
           settle({result: 'interrupted'})
           return
         }
-        for (const key of keys) store.markSubmitting(key, runId)
+        for (const key of keys) await store.markSubmitting(key, runId)
         const step = await importClaimed({store, submitter, runId, keys, plan: group[0]!.plan, signal: deps.signal, cancelled})
         if (step.kind === 'cut-off' || step.kind === 'fatal') {
           if (step.kind === 'fatal') fatal ??= step.error
@@ -169,6 +169,6 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
   }
   if (fatal) throw fatal
   const interrupted = stopped()
-  if (interrupted) store.releaseAll(runId)
+  if (interrupted) await store.releaseAll(runId)
   return {images, interrupted}
 }

@@ -91,10 +91,10 @@ export class TargetInventory {
         client,
         scope,
         {
-          listStarted: () => {
-            state.listing = {pods: new Map(), images: new Map(), recording: new ListingRecording(this.#o.store, this.#o.runId, target.id)}
+          listStarted: async () => {
+            state.listing = {pods: new Map(), images: new Map(), recording: await ListingRecording.start(this.#o.store, this.#o.runId, target.id)}
           },
-          listPage: (pods) => {
+          listPage: async (pods) => {
             const listing = state.listing
             if (!listing) return
             // Recorded page by page (src/state/listing-recording.ts), pruned when complete.
@@ -108,13 +108,13 @@ export class TargetInventory {
                 if (!listing.images.has(key)) listing.images.set(key, observation.image)
               }
             }
-            this.#recorded(listing.recording.page(observations), target)
+            this.#recorded(await listing.recording.page(observations), target)
           },
-          listed: (info) => {
+          listed: async (info) => {
             const listing = state.listing
             state.listing = undefined
             if (!listing) return
-            listing.recording.complete()
+            await listing.recording.complete()
             const started = this.#o.running.replaceTarget(target.id, listing.pods, listing.images)
             this.#o.changed()
             for (const warning of info.warnings) this.#o.logger.warn({target: target.name}, warning)
@@ -125,21 +125,21 @@ export class TargetInventory {
             }
             this.#o.started(started)
           },
-          upserted: (pod) => {
+          upserted: async (pod) => {
             const observations = this.#observe(pod, location)
             const set = podImageSet(observations)
             const id = podId(pod)
             if (this.#o.running.unchanged(target.id, id, set.signature)) return
             const images = new Map(observations.map((o, index) => [set.keys[index]!, o.image]))
-            const recorded = this.#o.store.recordObservations(this.#o.runId, target.id, observations, {mode: 'merge'})
+            const recorded = await this.#o.store.recordObservations(this.#o.runId, target.id, observations, {mode: 'merge'})
             this.#recorded(recorded, target)
             const started = this.#o.running.setPod(target.id, id, set, images)
             this.#o.changed()
             this.#o.started(started)
           },
-          deleted: (pod) => {
+          deleted: async (pod) => {
             if (!this.#o.running.deletePod(target.id, podId(pod))) return
-            this.#o.store.forgetPod(target.id, pod.namespace, pod.name)
+            await this.#o.store.forgetPod(target.id, pod.namespace, pod.name)
             this.#o.changed()
           },
           restarting: (info) => {

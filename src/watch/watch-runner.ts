@@ -69,7 +69,7 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
   const submitterFor = (integrations: string[]) => snyk.submitter(integrations, defaults.watchJobWaitMs)
   const metrics = new WatchMetrics()
   const detachMetrics = metrics.attachCore(core)
-  const service = new WatchService({
+  const service = await WatchService.create({
     targets,
     scope: scopeOf(options),
     store,
@@ -102,11 +102,13 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
       stopRequested(name)
     },
     hard(name) {
-      const persisted = service.persistQueue()
-      logger.warn({signal: name, persisted}, `second ${name}: exiting at once; ${persisted} queued images are kept for the next start`)
-      hard.abort(new Error(`interrupted by a second ${name}`))
-      requestExitAtOnce()
-      stoppedHard()
+      // The queue is stored first (at once for SQLite), then everything in flight is cut off.
+      void service.persistQueue().then((persisted) => {
+        logger.warn({signal: name, persisted}, `second ${name}: exiting at once; ${persisted} queued images are kept for the next start`)
+        hard.abort(new Error(`interrupted by a second ${name}`))
+        requestExitAtOnce()
+        stoppedHard()
+      })
     },
   })
   const onHangup = () => {
@@ -134,7 +136,7 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
       server = await startHealthServer({listen: options.listen, metrics, live: () => ({ok: true}), ready: () => service.readiness()})
       logger.info({url: server.url}, `serving /healthz, /readyz and /metrics on ${server.url}`)
     }
-    service.start()
+    await service.start()
     if (options.leaderElection) {
       const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`
       electionClient = new KubeApiClient(targets[0]!)
@@ -181,6 +183,6 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
     await server?.close()
     await electionClient?.close()
     await snyk.close()
-    store.close()
+    await store.close()
   }
 }

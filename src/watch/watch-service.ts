@@ -82,6 +82,9 @@ export class WatchService {
   readonly #jobs = new Set<Promise<void>>()
   /** Images known only from the persisted queue of an earlier run (not running now). */
   readonly #resumed = new Map<string, ImageRef>()
+  /** Keys waiting to be asked about (`#considerAll`), and the loop asking, while it runs. */
+  readonly #toConsider = new Set<string>()
+  #considering: Promise<void> | undefined
   #scope: PodScope
   #leading = false
   #stopping = false
@@ -94,12 +97,17 @@ export class WatchService {
   readonly #failed: Promise<never>
   #fail!: (error: unknown) => void
 
-  constructor(options: WatchServiceOptions) {
+  /** Records the run in the store and returns the service, not started yet (`start`). */
+  static async create(options: WatchServiceOptions): Promise<WatchService> {
+    return new WatchService(options, await options.store.beginRun('watch'))
+  }
+
+  private constructor(options: WatchServiceOptions, runId: string) {
     this.#o = options
     this.#clock = options.clock ?? Date.now
     this.#scope = options.scope
     this.running = new RunningImages(this.#clock)
-    this.runId = options.store.beginRun('watch')
+    this.runId = runId
     this.#inventory = new TargetInventory({
       targets: options.targets,
       store: options.store,
@@ -110,10 +118,7 @@ export class WatchService {
       signal: options.signal,
       follow: options.follow,
       createClient: options.createClient,
-      started: (keys) => {
-        for (const key of keys) this.#consider(key)
-        this.#pump()
-      },
+      started: (keys) => this.#considerAll(keys),
       changed: () => (this.#metricsDirty = true),
     })
     this.#failed = new Promise<never>((_, reject) => (this.#fail = reject))
@@ -144,14 +149,11 @@ export class WatchService {
     return waiting.length === 0 ? {ok: true} : {ok: false, reason: `waiting for the first list of ${waiting.join(', ')}`}
   }
 
-  /** Starts following every target, the sweep and the claim heartbeat. */
-  start(): void {
-    this.#resumeEarlierWork()
+  /** Resumes earlier runs' work, then starts following every target, the sweep and the claim heartbeat. */
+  async start(): Promise<void> {
+    await this.#resumeEarlierWork()
     // Leading already (set before the start): what was resumed is considered now, as setLeading does.
-    if (this.#leading) {
-      for (const key of this.#resumed.keys()) this.#consider(key)
-      this.#pump()
-    }
+    if (this.#leading) this.#considerAll(this.#resumed.keys())
     this.#inventory.start(this.#scope)
     const sweepMs = this.#o.sweepMs ?? 5_000
     this.#timers.push(setInterval(() => this.#sweep(), sweepMs))
@@ -170,13 +172,13 @@ export class WatchService {
       // first new image.
       if (!this.#integrations) this.#loadIntegrations()
       // Everything running or resumed is reconsidered: the store's claims say what is already done.
-      for (const key of [...this.running.keys(), ...this.#resumed.keys()]) this.#consider(key)
-      this.#pump()
+      this.#considerAll([...this.running.keys(), ...this.#resumed.keys()])
     } else {
       this.#o.logger.info({runId: this.runId}, 'standing by: another replica submits')
       // Give back what was claimed and not sent; in-flight imports finish and are recorded.
-      for (const key of this.#work.drain()) this.#o.store.release(key, this.runId)
+      const keys = this.#work.drain()
       this.#o.metrics?.setQueueDepth(0)
+      void this.#release(keys)
     }
   }
 
@@ -203,6 +205,8 @@ export class WatchService {
     for (const timer of this.#timers) clearInterval(timer)
     this.#heartbeat?.stop()
     await this.#inventory.stop()
+    // A claim being asked for finishes first: what it granted is queued, and persisted below.
+    await this.#considering
     let cutOff = 0
     if (this.#work.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined
@@ -219,17 +223,17 @@ export class WatchService {
       abortInFlight()
       await Promise.allSettled([...this.#jobs])
     }
-    return {persisted: this.persistQueue(), cutOff}
+    return {persisted: await this.persistQueue(), cutOff}
   }
 
   /** Stores the queue for the next start and ends the run (also on the way out of a second Ctrl+C). */
-  persistQueue(): number {
+  async persistQueue(): Promise<number> {
     const keys = this.#work.drain()
     let persisted = 0
     try {
-      persisted = this.#o.store.persistQueue(keys, this.runId)
-      this.#o.store.releaseAll(this.runId)
-      this.#o.store.finishRun(this.runId, this.#fatal ? 'failed' : 'succeeded', {persisted})
+      persisted = await this.#o.store.persistQueue(keys, this.runId)
+      await this.#o.store.releaseAll(this.runId)
+      await this.#o.store.finishRun(this.runId, this.#fatal ? 'failed' : 'succeeded', {persisted})
     } catch (error) {
       this.#o.logger.error({error: messageOf(error)}, 'could not persist the queue')
     }
@@ -239,11 +243,11 @@ export class WatchService {
   // ---- deciding what to submit ----
 
   /** Earlier runs' work: a persisted queue, and claims of runs that are gone (src/state/claim-holders.ts). */
-  #resumeEarlierWork(): void {
-    for (const gone of releaseClaimsOfGoneRuns(this.#o.store, {self: this.runId})) {
+  async #resumeEarlierWork(): Promise<void> {
+    for (const gone of await releaseClaimsOfGoneRuns(this.#o.store, {self: this.runId})) {
       this.#o.logger.info({run: gone.run.id, pid: gone.run.pid, host: gone.run.host, images: gone.keys.length}, 'taking over the claims of a run that stopped without finishing')
     }
-    for (const work of this.#o.store.pendingWork()) this.#resumed.set(work.key, work.image)
+    for (const work of await this.#o.store.pendingWork()) this.#resumed.set(work.key, work.image)
     if (this.#resumed.size > 0) this.#o.logger.info({images: this.#resumed.size}, 'resuming images an earlier run found and did not submit')
   }
 
@@ -251,7 +255,46 @@ export class WatchService {
     return this.running.get(key)?.image ?? this.#resumed.get(key)
   }
 
-  #consider(key: string): void {
+  /**
+   * Keys to ask the store about: queued here and asked one at a time, in order (the informer's pattern: events
+   * feed a set of keys, one worker drains it), so that a key is never asked for twice at once.
+   */
+  #considerAll(keys: Iterable<string>): void {
+    for (const key of keys) this.#toConsider.add(key)
+    if (this.#considering || this.#toConsider.size === 0) {
+      this.#pump()
+      return
+    }
+    this.#considering = (async () => {
+      while (this.#toConsider.size > 0) {
+        const key = this.#toConsider.values().next().value as string
+        this.#toConsider.delete(key)
+        try {
+          await this.#consider(key)
+        } catch (error) {
+          // The store did not answer (busy, unreachable): nothing is submitted without a claim; asked again later.
+          this.#o.logger.warn({key, error: messageOf(error)}, 'could not claim the image; trying again at the next sweep')
+          this.#work.addAfter(key, this.#clock())
+        }
+        this.#pump()
+      }
+    })().finally(() => {
+      this.#considering = undefined
+      if (this.#toConsider.size > 0) this.#considerAll([])
+    })
+  }
+
+  async #release(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await this.#o.store.release(key, this.runId)
+      } catch (error) {
+        this.#o.logger.warn({key, error: messageOf(error)}, 'could not give the claim back; it expires with its lease')
+      }
+    }
+  }
+
+  async #consider(key: string): Promise<void> {
     if (!this.#leading || this.#stopping || this.#work.has(key)) return
     const running = this.running.get(key)
     const image = this.#imageOf(key)
@@ -265,7 +308,12 @@ export class WatchService {
       return
     }
     const options = {runId: this.runId, resubmitAfterMs: this.#o.resubmitAfterMs, leaseMs: this.#o.leaseMs, retryAfterMs: this.#o.retryAfterMs}
-    const claim = claimImage(this.#o.store, key, options)
+    const claim = await claimImage(this.#o.store, key, options)
+    if (!this.#leading || this.#stopping) {
+      // Leadership was lost or a stop began while asking: give the claim back rather than queue it.
+      if (claim.claimed) await this.#o.store.release(key, this.runId)
+      return
+    }
     this.#resumed.delete(key)
     if (claim.claimed) {
       this.#work.add(key, image)
@@ -276,8 +324,7 @@ export class WatchService {
   #sweep(): void {
     if (!this.#leading || this.#stopping) return
     const now = this.#clock()
-    for (const key of this.#work.takeDue(now)) if (this.running.get(key) || this.#resumed.has(key)) this.#consider(key)
-    this.#pump()
+    this.#considerAll([...this.#work.takeDue(now)].filter((key) => this.running.get(key) !== undefined || this.#resumed.has(key)))
   }
 
   #publishRunning(): void {
@@ -328,13 +375,13 @@ export class WatchService {
     const reference = formatImageRef(image)
     const plan = this.#integrations!.planImport(image)
     if (plan.outcome === 'skip') {
-      store.recordSkipped(key, this.runId, {reason: plan.reason, fix: plan.fix})
+      await store.recordSkipped(key, this.runId, {reason: plan.reason, fix: plan.fix})
       this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
       this.#o.metrics?.submission('skipped')
       logger.info({audit: true, image: reference, key, result: 'skipped', reason: plan.reason}, `skipped ${reference}: ${plan.reason}`)
       return
     }
-    if (!store.markSubmitting(key, this.runId, {leaseMs: this.#o.leaseMs})) {
+    if (!(await store.markSubmitting(key, this.runId, {leaseMs: this.#o.leaseMs}))) {
       logger.debug({image: reference}, 'claim lost to another run; not sending')
       return
     }

@@ -68,29 +68,29 @@ test('the claims of a run whose process is gone are given back at once, and the 
   assert.deepEqual(store.claimHolders().map((holder) => ({runId: holder.runId, claims: holder.claims})), [{runId, claims: 1}])
   assert.deepEqual(store.claimedKeys(runId), [key])
 
-  const holder = describeHolder(store, runId, Date.parse('2030-01-01T00:00:00Z'))
+  const holder = await describeHolder(store, runId, Date.parse('2030-01-01T00:00:00Z'))
   assert.deepEqual(holder, {runId, pid, host: hostname(), until: '2030-01-01T00:00:00.000Z'})
   assert.equal(holderName(holder), `run ${runId} (pid ${pid} on ${hostname()})`)
 
-  const gone = releaseClaimsOfGoneRuns(store, {self: next})
+  const gone = await releaseClaimsOfGoneRuns(store, {self: next})
   assert.deepEqual(gone.map((g) => ({id: g.run.id, keys: g.keys})), [{id: runId, keys: [key]}])
   assert.equal(store.getRun(runId)?.outcome, 'failed')
   assert.deepEqual(store.claimHolders(), [])
   assert.deepEqual(store.claim(key, {runId: next, resubmitAfterMs: day, leaseMs: claimLeaseMs}), {claimed: true, previousState: 'queued'})
-  assert.deepEqual(releaseClaimsOfGoneRuns(store, {self: next}), [], 'a live run (this process) keeps its claims')
+  assert.deepEqual(await releaseClaimsOfGoneRuns(store, {self: next}), [], 'a live run (this process) keeps its claims')
   assert.equal(store.getSubmission(key)?.claim?.runId, next)
 })
 
 test('releaseIfGone: for a conflict met while claiming; a run on another host is left to its lease', async (t) => {
   const {store, key, runId} = await claimedByDeadProcess(t)
   t.after(() => store.close())
-  assert.equal(releaseIfGone(store, runId, 'another-host'), false)
+  assert.equal(await releaseIfGone(store, runId, 'another-host'), false)
   assert.equal(store.getSubmission(key)?.claim?.runId, runId)
-  assert.equal(releaseClaimsOfGoneRuns(store, {host: 'another-host'}).length, 0)
-  assert.equal(releaseIfGone(store, runId), true)
+  assert.equal((await releaseClaimsOfGoneRuns(store, {host: 'another-host'})).length, 0)
+  assert.equal(await releaseIfGone(store, runId), true)
   assert.equal(store.getSubmission(key)?.claim, undefined)
   assert.equal(store.getSubmission(key)?.state, 'queued', 'back in the queue for the next run')
-  assert.equal(releaseIfGone(store, 'no-such-run'), false)
+  assert.equal(await releaseIfGone(store, 'no-such-run'), false)
 })
 
 test('the heartbeat renews a live run\'s claims every third of the lease, until stopped', async (t) => {

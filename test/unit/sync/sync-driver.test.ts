@@ -60,7 +60,7 @@ test('each unique image is imported once across targets, and recorded submitted'
   const nginx = result.images.find((image) => image.image.startsWith('docker.io/library/nginx'))!
   assert.deepEqual(nginx.runsIn.clusters, ['dev', 'prod'])
   assert.equal(nginx.runsIn.containers, 3)
-  for (const image of result.images) assert.equal(d.store.getSubmission(image.key)?.state, 'submitted')
+  for (const image of result.images) assert.equal((await d.store.getSubmission(image.key))?.state, 'submitted')
   assert.deepEqual(d.store.claimHolders(), [], 'no claim is left behind')
 })
 
@@ -83,9 +83,9 @@ test('--wait records each outcome: a complete job is monitored with its projects
   const byName = new Map(result.images.map((image) => [image.snykTarget, image]))
   assert.equal(byName.get('library/redis:7')?.result, 'failed')
   assert.equal(byName.get('library/redis:7')?.reason, 'the registry refused the pull')
-  assert.equal(d.store.getSubmission(byName.get('library/redis:7')!.key)?.state, 'failed')
+  assert.equal((await d.store.getSubmission(byName.get('library/redis:7')!.key))?.state, 'failed')
   assert.equal(byName.get('library/nginx:1.27')?.result, 'monitored')
-  assert.deepEqual(d.store.getSubmission(byName.get('library/nginx:1.27')!.key)?.projects.map((project) => project.id), ['p-library/nginx:1.27'])
+  assert.deepEqual((await d.store.getSubmission(byName.get('library/nginx:1.27')!.key))?.projects.map((project) => project.id), ['p-library/nginx:1.27'])
 })
 
 test('a refused token stops the run: nothing more is sent and every claim is given back for the next run', async (t) => {
@@ -113,7 +113,7 @@ test('a graceful stop lets the import in flight finish and be recorded; the rest
   assert.equal(submitter.imports.length, 1)
   const submitted = result.images.filter((image) => image.result === 'submitted')
   assert.equal(submitted.length, 1)
-  assert.equal(d.store.getSubmission(submitted[0]!.key)?.state, 'submitted')
+  assert.equal((await d.store.getSubmission(submitted[0]!.key))?.state, 'submitted')
   assert.equal(result.images.filter((image) => image.result === 'interrupted').length, 2)
   const next = fakeSubmitter()
   await runSync(deps(t, twoClusters(), next, {store: d.store}))

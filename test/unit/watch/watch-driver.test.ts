@@ -15,18 +15,18 @@ import {fakeSubmitter} from '../fakes/fake-submitter.ts'
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`
 const quiet = {debug() {}, info() {}, warn() {}, error() {}}
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
     await sleep(10)
   }
 }
 
-function service(t: {after: (fn: () => void | Promise<void>) => void}, kube: FakeKube, submitter: ImageSubmitter, more: Partial<WatchServiceOptions> = {}) {
+async function service(t: {after: (fn: () => void | Promise<void>) => void}, kube: FakeKube, submitter: ImageSubmitter, more: Partial<WatchServiceOptions> = {}) {
   const store = more.store ?? openStateStore(':memory:')
   const controller = new AbortController()
-  const watch = new WatchService({
+  const watch = await WatchService.create({
     targets: [kube.client.target as Target],
     scope: {namespaces: [], excludeNamespaces: [], skipJobPods: false},
     store,
@@ -59,9 +59,9 @@ function service(t: {after: (fn: () => void | Promise<void>) => void}, kube: Fak
 test('images running at start, then an image that starts later, are each imported once', async (t) => {
   const kube = fakeKube(fakeTarget('dev'), [runningPod('shop', 'web', [{image: 'nginx:1.27', digest: digest(1)}]), runningPod('shop', 'web', [{image: 'nginx:1.27', digest: digest(1)}])])
   const submitter = fakeSubmitter()
-  const {watch} = service(t, kube, submitter)
+  const {watch} = await service(t, kube, submitter)
   watch.setLeading(true)
-  watch.start()
+  await watch.start()
   await until(() => submitter.imports.length === 1, 'the running image imported')
   await until(() => watch.readiness().ok, 'the first list')
   const pod = runningPod('shop', 'api', [{image: 'redis:7', digest: digest(2)}])
@@ -77,17 +77,17 @@ test('images running at start, then an image that starts later, are each importe
 test('a standby records what runs and imports nothing; once it leads, it imports what is not done yet', async (t) => {
   const kube = fakeKube(fakeTarget('dev'), [runningPod('shop', 'web', [{image: 'nginx:1.27', digest: digest(1)}]), runningPod('shop', 'api', [{image: 'redis:7', digest: digest(2)}])])
   const submitter = fakeSubmitter()
-  const {watch, store} = service(t, kube, submitter)
-  watch.start()
+  const {watch, store} = await service(t, kube, submitter)
+  await watch.start()
   await until(() => watch.readiness().ok, 'the first list')
   await sleep(100)
   assert.deepEqual(submitter.imports, [])
   assert.equal([...watch.running.keys()].length, 2)
   // Another replica submitted nginx meanwhile: the store's claim says it is done.
-  const other = store.beginRun('watch')
+  const other = await store.beginRun('watch')
   const nginx = [...watch.running.keys()].find((key) => key.includes('nginx'))!
-  assert.equal(store.claim(nginx, {runId: other, resubmitAfterMs: 0, leaseMs: 60_000}).claimed, true)
-  store.recordSubmitted(nginx, other, {integrationId: 'int-docker-hub', integrationType: 'docker-hub', targetName: 'library/nginx:1.27', jobUrl: 'https://api.snyk.io/job'})
+  assert.equal((await store.claim(nginx, {runId: other, resubmitAfterMs: 0, leaseMs: 60_000})).claimed, true)
+  await store.recordSubmitted(nginx, other, {integrationId: 'int-docker-hub', integrationType: 'docker-hub', targetName: 'library/nginx:1.27', jobUrl: 'https://api.snyk.io/job'})
   watch.setLeading(true)
   await until(() => submitter.imports.length === 1, 'the import of what is not done')
   await sleep(100)
@@ -98,14 +98,14 @@ test('a failed import job is recorded failed and tried again after --retry-after
   const kube = fakeKube(fakeTarget('dev'), [runningPod('shop', 'web', [{image: 'nginx:1.27', digest: digest(1)}])])
   let answers = 0
   const submitter = fakeSubmitter({job: () => (answers++ === 0 ? {status: 'failed', error: 'the registry refused the pull'} : {status: 'complete', projects: [{id: 'p-1'}]})})
-  const {watch, store} = service(t, kube, submitter, {waitForJobs: true, retryAfterMs: 300})
+  const {watch, store} = await service(t, kube, submitter, {waitForJobs: true, retryAfterMs: 300})
   watch.setLeading(true)
-  watch.start()
+  await watch.start()
   await until(() => submitter.imports.length === 1, 'the first import')
   const [key] = [...watch.running.keys()]
-  await until(() => store.getSubmission(key!)?.state === 'failed', 'the failure recorded')
+  await until(async () => (await store.getSubmission(key!))?.state === 'failed', 'the failure recorded')
   await until(() => submitter.imports.length === 2, 'the retry')
-  await until(() => store.getSubmission(key!)?.state === 'monitored', 'the retry recorded monitored')
+  await until(async () => (await store.getSubmission(key!))?.state === 'monitored', 'the retry recorded monitored')
 })
 
 test('a stop keeps what was not sent for the next start, which imports it', async (t) => {
@@ -115,18 +115,18 @@ test('a stop keeps what was not sent for the next start, which imports it', asyn
   const submitter = fakeSubmitter({importImage: () => held})
   const store = openStateStore(':memory:')
   t.after(() => store.close())
-  const first = service(t, kube, submitter, {store, concurrency: 1})
+  const first = await service(t, kube, submitter, {store, concurrency: 1})
   first.watch.setLeading(true)
-  first.watch.start()
+  await first.watch.start()
   await until(() => submitter.imports.length === 1, 'the first import in flight')
   const stopping = first.stop()
   release()
   await stopping
   assert.equal(submitter.imports.length, 1, 'nothing new is sent during the stop')
-  assert.equal(store.pendingWork().length, 2, 'the two not sent are kept')
+  assert.equal((await store.pendingWork()).length, 2, 'the two not sent are kept')
   const next = fakeSubmitter()
-  const second = service(t, fakeKube(fakeTarget('dev'), []), next, {store})
+  const second = await service(t, fakeKube(fakeTarget('dev'), []), next, {store})
   second.watch.setLeading(true)
-  second.watch.start()
+  await second.watch.start()
   await until(() => next.imports.length === 2, 'the kept images imported by the next start')
 })
