@@ -1,31 +1,45 @@
-// Benchmarks P1 and P4 of `kubectl snyk-watch sync --dry-run --all-contexts` on three real local
-// clusters (etcd + kube-apiserver each), against kubectl on the same API servers, in the same run.
+// Benchmarks P1 and P4 of `kubectl snyk-watch sync --dry-run --all-contexts` on --clusters real local
+// clusters (etcd + kube-apiserver each; default 3), against kubectl on the same API servers and against
+// the physical floor of the listing, in the same run.
 //
-//     node bench/sync-listing.ts [--pods 1000[,10000]] [--repeat 3] [--seed-concurrency 16] [--skip-build] [--cpu-prof DIR]
+//     node bench/sync-listing.ts [--clusters 3] [--pods 1000[,10000]] [--repeat 3] [--page-size 250]
+//                                [--seed-concurrency 16] [--skip-build] [--cpu-prof DIR]
 //
 // Builds the CLI first (`npm run build`'s tsc; --skip-build to use dist/ as it is). Needs /usr/bin/time
-// (Debian: apt-get install time) for peak RSS. Each --pods value is a step: the clusters are grown to
-// that many pods each (seeding is timed and printed), then measured; several steps share the clusters.
+// (Debian: apt-get install time) for peak RSS. The clusters (contexts bench-a, bench-b, ...) are started
+// once; each --pods value is a step: every cluster is grown to that many pods (seeding is timed and
+// printed), then measured; several steps share the clusters. `--clusters 1 --pods 30000` measures one
+// large cluster.
 //
-// Baseline: `kubectl get pods -A -o json`, once per context, one after the other (sum of the three wall
-// times); also the three at once (wall time until all end). Every command writes its stdout to a file.
+// Baseline: `kubectl get pods -A -o json`, once per context, one after the other (sum of the wall
+// times); also all contexts at once (wall time until all end). Every command writes its stdout to a file.
 // Context lines, not goals: `kubectl get pods -A` (server-side table) and `kubectl get --raw /api/v1/pods`
 // (one unpaginated GET copied out as is: roughly what fetching the bytes costs).
 // P1: wall time of the CLI / sequential kubectl baseline. Goal <= 0.5.
 // P4: peak RSS of the CLI process at the largest step.  Goal <= 150 MB; ratio to kubectl's peak RSS
-//     (the largest of its three per-context processes).
-// Each figure is the median of --repeat rounds (each round runs every command), after one warm-up of the
-// CLI and of kubectl's discovery cache. Every CLI run must report the pods, containers and unique images
-// seeded (computed from the seeded objects, not by the code under test), and kubectl must list every pod
-// in the first round, or the bench fails. --cpu-prof DIR adds one profiled CLI run at the largest step and
-// prints where its time goes.
+//     (the largest of its per-context processes).
+// Floor: bench/minimal-lister.ts, a separate process on the project's node like the CLI (run as JavaScript,
+//     its types stripped, loading the build in dist/ as the CLI does; under /usr/bin/time too): for every
+//     context of the same kubeconfig, concurrently as sync does, it pages the pods with the CLI's page size
+//     through the CLI's own targets and KubeApiClient (same TLS, keep-alive, undici dispatcher), parses each
+//     page and counts the pods, nothing more. sync --dry-run / floor: goal <= 1.5 at steps of 10,000 pods or
+//     more in all. The CLI's page size is fixed (250, listTargetPods' default in src/kube/pod-lister.ts;
+//     sync has no flag or variable for it): --page-size sets the floor's only, and its ratio is then no goal,
+//     only what another page size would change physically.
+// Each figure is the median of --repeat rounds (each round runs every command; the CLI and the floor take
+// turns going first), after one warm-up of the CLI, the floor and kubectl's discovery cache. Every CLI run
+// must report the pods, containers and unique images seeded (computed from the seeded objects, not by the
+// code under test), every floor run must count the pods seeded in every context, and kubectl must list every
+// pod in the first round, or the bench fails. --cpu-prof DIR adds one profiled CLI run and one profiled floor
+// run at the largest step and prints where their time goes.
 import {spawn} from 'node:child_process'
 import {existsSync, openSync, closeSync} from 'node:fs'
-import {mkdir, readFile, readdir} from 'node:fs/promises'
+import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {transform} from 'esbuild'
 import {writeKubeconfig} from '../test/controlplane/kubeconfig.ts'
 import {startClusters, type ClusterSet} from '../test/helpers/clusters.ts'
 import {summarizeCpuProfile} from './cpu-profile-summary.ts'
@@ -36,11 +50,14 @@ import {build, childEnv} from './cli-process.ts'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const node = path.join(root, 'node_modules', '.bin', 'node')
 const timeBinary = '/usr/bin/time'
-const contexts = ['bench-a', 'bench-b', 'bench-c']
+/** The page size of the CLI's pod list: listTargetPods' default (src/kube/pod-lister.ts); sync has no setting for it. */
+const cliPageSize = 250
 
 const {values} = parseArgs({
   options: {
+    clusters: {type: 'string', default: '3'},
     pods: {type: 'string', default: '1000'},
+    'page-size': {type: 'string', default: String(cliPageSize)},
     repeat: {type: 'string', default: '3'},
     'seed-concurrency': {type: 'string', default: '16'},
     'skip-build': {type: 'boolean', default: false},
@@ -52,6 +69,10 @@ if (steps.some((n, i) => i > 0 && n <= steps[i - 1]!)) throw new Error('--pods s
 const repeat = positiveInteger('repeat', values.repeat)
 const seedConcurrency = positiveInteger('seed-concurrency', values['seed-concurrency'])
 const cpuProfileDir = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined
+const clusterCount = positiveInteger('clusters', values.clusters)
+if (clusterCount > 26) throw new Error(`--clusters must be at most 26 (contexts bench-a to bench-z), got ${clusterCount}`)
+const contexts = Array.from({length: clusterCount}, (_, i) => `bench-${String.fromCharCode(97 + i)}`)
+const floorPageSize = positiveInteger('page-size', values['page-size'])
 
 interface Measured {
   wallMs: number
@@ -59,6 +80,11 @@ interface Measured {
   code: number
   stdoutFile: string
   stderr: string
+}
+
+interface FloorReport {
+  pods: number
+  targets: Array<{name: string; pods: number; pages: number}>
 }
 
 interface CliReport {
@@ -129,6 +155,21 @@ async function readCliReport(run: Measured, expected: FleetExpectation, label: s
   return report
 }
 
+async function readFloorReport(run: Measured, podsPerCluster: number, label: string): Promise<FloorReport> {
+  const text = await readFile(run.stdoutFile, 'utf8')
+  let report: FloorReport
+  try {
+    report = JSON.parse(text) as FloorReport
+  } catch {
+    throw new Error(`${label}: the minimal lister did not print JSON (exit ${run.code}): ${text.slice(0, 300)}\n${run.stderr.slice(0, 2000)}`)
+  }
+  const counted = contexts.map((context) => `${context} ${report.targets.find((target) => target.name === context)?.pods ?? 'none'}`)
+  if (run.code !== 0 || report.targets.length !== contexts.length || report.pods !== podsPerCluster * contexts.length || report.targets.some((target) => target.pods !== podsPerCluster)) {
+    throw new Error(`${label}: the minimal lister did not count the pods seeded (exit ${run.code}): ${report.pods} pods (${counted.join(', ')}), seeded ${podsPerCluster} per context\n${run.stderr.slice(0, 2000)}`)
+  }
+  return report
+}
+
 async function checkKubectlOutput(run: Measured, context: string, podsPerCluster: number): Promise<void> {
   const list = JSON.parse(await readFile(run.stdoutFile, 'utf8')) as {items?: unknown[]}
   if (list.items?.length !== podsPerCluster) throw new Error(`kubectl --context ${context} listed ${list.items?.length} pods, seeded ${podsPerCluster}`)
@@ -152,15 +193,21 @@ try {
   const kubeconfig = await writeKubeconfig(path.join(set.workDir, 'kubeconfig.yaml'), clusters.map((cluster) => ({name: cluster.name, cluster})))
   const out = (name: string) => path.join(set!.workDir, name)
   const cliArgs = ['bin/run.js', 'sync', '--dry-run', '--all-contexts', '--kubeconfig', kubeconfig, '-o', 'json']
+  // The floor runs as JavaScript, like the CLI: its types stripped once here, the modules it loads from dist/.
+  const floorScript = out('minimal-lister.mjs')
+  const floorSource = await readFile(path.join(root, 'bench', 'minimal-lister.ts'), 'utf8')
+  await writeFile(floorScript, (await transform(floorSource, {loader: 'ts', format: 'esm', target: 'node22'})).code)
+  const floorArgs = [floorScript, '--dist', path.join(root, 'dist'), '--kubeconfig', kubeconfig, '--page-size', String(floorPageSize)]
   const kubectlArgs = ['get', 'pods', '-A', '-o', 'json']
   seeders.push(...clusters.map((cluster, i) => new FleetSeeder(cluster, plans[i]!, {concurrency: seedConcurrency})))
   console.log(
     `sync-listing: ${contexts.length} clusters (kube-apiserver ${set.binaries.kubernetesVersion}, etcd ${set.binaries.etcdVersion}), steps ${steps.join(', ')} pods per cluster, ` +
-      `median of ${repeat} runs, ${os.cpus().length} CPUs, ${mb(os.totalmem() / 1024)} RAM, node ${process.version}`,
+      `median of ${repeat} runs, ${os.cpus().length} CPUs, ${mb(os.totalmem() / 1024)} RAM, node ${process.version}; ` +
+      `pages of ${cliPageSize} pods for the CLI (fixed), ${floorPageSize} for the floor`,
   )
 
   for (const podsPerCluster of steps) {
-    // Seed: grow every cluster to podsPerCluster pods, the three clusters at once.
+    // Seed: grow every cluster to podsPerCluster pods, all clusters at once.
     const before = seeders.reduce((sum, s) => sum + s.stats.requests, 0)
     const seedStarted = performance.now()
     await Promise.all(seeders.map((seeder) => seeder.seedUpTo(podsPerCluster)))
@@ -177,6 +224,7 @@ try {
     const warm = await measure(kubectl, ['--kubeconfig', kubeconfig, '--context', contexts[0]!, 'get', 'namespaces', '-o', 'name'], env, out('kubectl-warm-up.txt'))
     if (warm.code !== 0) throw new Error(`kubectl failed: ${warm.stderr.slice(0, 2000)}`)
     await readCliReport(await measure(node, cliArgs, env, out('cli.json')), expected, 'warm-up')
+    await readFloorReport(await measure(node, floorArgs, env, out('floor.json')), podsPerCluster, 'floor warm-up')
 
     const loadBefore = loadAverage()
     const sequential: Array<{wallMs: number; maxRssKb: number}> = []
@@ -184,6 +232,7 @@ try {
     const table: number[] = []
     const raw: number[] = []
     const cli: Array<{wallMs: number; maxRssKb: number; durationMs: number}> = []
+    const floor: Array<{wallMs: number; maxRssKb: number; pages: number}> = []
     /** Runs kubectl once per context, one after the other: total wall time and the largest peak RSS. */
     const kubectlEach = async (args: string[], name: string, check?: (run: Measured, context: string) => Promise<void>): Promise<{wallMs: number; maxRssKb: number}> => {
       let wallMs = 0
@@ -209,9 +258,18 @@ try {
       table.push((await kubectlEach(['get', 'pods', '-A'], 'table')).wallMs)
       raw.push((await kubectlEach(['get', '--raw', '/api/v1/pods'], 'raw')).wallMs)
 
-      const run = await measure(node, cliArgs, env, out('cli.json'))
-      const report = await readCliReport(run, expected, `round ${round + 1}`)
-      cli.push({wallMs: run.wallMs, maxRssKb: run.maxRssKb, durationMs: report.durationMs})
+      // The CLI and the floor take turns going first, so neither always runs right after kubectl's large processes.
+      const runCli = async () => {
+        const run = await measure(node, cliArgs, env, out('cli.json'))
+        const report = await readCliReport(run, expected, `round ${round + 1}`)
+        cli.push({wallMs: run.wallMs, maxRssKb: run.maxRssKb, durationMs: report.durationMs})
+      }
+      const runFloor = async () => {
+        const run = await measure(node, floorArgs, env, out('floor.json'))
+        const report = await readFloorReport(run, podsPerCluster, `floor round ${round + 1}`)
+        floor.push({wallMs: run.wallMs, maxRssKb: run.maxRssKb, pages: report.targets.reduce((sum, target) => sum + target.pages, 0)})
+      }
+      for (const step of round % 2 === 0 ? [runCli, runFloor] : [runFloor, runCli]) await step()
     }
 
     const baseline = median(sequential.map((r) => r.wallMs))
@@ -224,8 +282,14 @@ try {
     const kubectlRss = median(sequential.map((r) => r.maxRssKb))
     const largest = podsPerCluster === maxPods
     const p4Ok = cliRss / 1024 <= 150
+    const floorWall = median(floor.map((r) => r.wallMs))
+    const floorRatio = cliWall / floorWall
+    // A goal where the listing is large enough for start-up not to dominate, and the floor pages as the CLI does.
+    const floorGoal = expected.pods >= 10_000 && floorPageSize === cliPageSize
+    const floorOk = floorRatio <= 1.5
     if (!p1Ok) missed++
     if (largest && !p4Ok) missed++
+    if (floorGoal && !floorOk) missed++
     const runsOf = (values: number[]) => values.map((v) => v.toFixed(0)).join('/')
     console.log(`machine   load average ${loadBefore} before the measurements, ${loadAverage()} after (other work on the machine makes the absolute times noisy)`)
     console.log(`counts    every CLI run: ${expected.pods} pods, ${expected.containers} containers, ${expected.images} unique images, 0 problems (as seeded); kubectl listed ${podsPerCluster} pods per context`)
@@ -242,16 +306,35 @@ try {
       `P4   peak RSS: CLI ${mb(cliRss)} (runs ${cli.map((r) => mb(r.maxRssKb)).join('/')}), kubectl ${mb(kubectlRss)} (largest of the ${contexts.length} per-context processes); ` +
         `ratio ${fmt(cliRss / kubectlRss)}; goal <= 150 MB${largest ? `  ${p4Ok ? 'OK' : 'MISSED'}` : ' (checked at the largest step)'}`,
     )
+    console.log(
+      `floor  minimal lister (page ${floorPageSize}, parse only): ${ms(floorWall)} wall (runs ${runsOf(floor.map((r) => r.wallMs))}; ${floor[0]!.pages} pages), ` +
+        `peak RSS ${mb(median(floor.map((r) => r.maxRssKb)))} (runs ${floor.map((r) => mb(r.maxRssKb)).join('/')}); ` +
+        `sync --dry-run / floor = ${fmt(floorRatio)} (goal <= 1.5)` +
+        (floorPageSize !== cliPageSize
+          ? ` (no goal: the floor pages ${floorPageSize}, the CLI ${cliPageSize})`
+          : floorGoal
+            ? `  ${floorOk ? 'OK' : 'MISSED'}`
+            : ' (checked from 10,000 pods in all)'),
+    )
 
     if (cpuProfileDir && largest) {
       await mkdir(cpuProfileDir, {recursive: true})
-      const known = new Set(await readdir(cpuProfileDir))
-      const run = await measure(node, ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, ...cliArgs], env, out('cli-profiled.json'))
-      await readCliReport(run, expected, 'profiled run')
-      const profile = (await readdir(cpuProfileDir)).find((name) => name.endsWith('.cpuprofile') && !known.has(name))
-      if (!profile) throw new Error(`no .cpuprofile written to ${cpuProfileDir}`)
-      console.log(`\nprofile   ${path.join(cpuProfileDir, profile)} (one run, ${ms(run.wallMs)} wall with the profiler on)`)
-      console.log(summarizeCpuProfile(JSON.parse(await readFile(path.join(cpuProfileDir, profile), 'utf8')), root))
+      /** One run with --cpu-prof into cpuProfileDir: the wall time and the profile it wrote. */
+      const profiled = async (args: string[], name: string): Promise<{run: Measured; profile: string}> => {
+        const known = new Set(await readdir(cpuProfileDir))
+        const run = await measure(node, ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, ...args], env, out(name))
+        const profile = (await readdir(cpuProfileDir)).find((file) => file.endsWith('.cpuprofile') && !known.has(file))
+        if (!profile) throw new Error(`no .cpuprofile written to ${cpuProfileDir}`)
+        return {run, profile: path.join(cpuProfileDir, profile)}
+      }
+      const cliProfiled = await profiled(cliArgs, 'cli-profiled.json')
+      await readCliReport(cliProfiled.run, expected, 'profiled run')
+      console.log(`\nprofile   sync --dry-run: ${cliProfiled.profile} (one run, ${ms(cliProfiled.run.wallMs)} wall with the profiler on)`)
+      console.log(summarizeCpuProfile(JSON.parse(await readFile(cliProfiled.profile, 'utf8')), root))
+      const floorProfiled = await profiled(floorArgs, 'floor-profiled.json')
+      await readFloorReport(floorProfiled.run, podsPerCluster, 'profiled floor run')
+      console.log(`\nprofile   floor (minimal lister): ${floorProfiled.profile} (one run, ${ms(floorProfiled.run.wallMs)} wall with the profiler on)`)
+      console.log(summarizeCpuProfile(JSON.parse(await readFile(floorProfiled.profile, 'utf8')), root))
     }
   }
 } finally {
