@@ -1,4 +1,4 @@
-// The state store's user-facing errors: a file that cannot be used, with what to do about it.
+// The state store's user-facing errors: a file or a database that cannot be used, with what to do about it.
 import {ConfigError} from '../errors.ts'
 
 export type StateStoreErrorCode =
@@ -12,10 +12,12 @@ export type StateStoreErrorCode =
   | 'STATE_STORE_UNWRITABLE'
   /** This Node.js has no usable node:sqlite (older than 22.16). */
   | 'STATE_STORE_UNSUPPORTED_RUNTIME'
+  /** The PostgreSQL server cannot be reached, refuses the login, or has no such database. */
+  | 'STATE_STORE_UNREACHABLE'
 
 export class StateStoreError extends ConfigError {
   declare readonly code: StateStoreErrorCode
-  /** The state file concerned. */
+  /** The state file concerned, or the database's URL with its password masked. */
   readonly path: string
 
   constructor(message: string, options: {code: StateStoreErrorCode; path: string; suggestions: string[]; cause?: unknown}) {

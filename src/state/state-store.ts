@@ -23,6 +23,7 @@ import type {
   SubmissionRecord,
   SubmittedDetails,
 } from './records.ts'
+import {isPostgresUrl} from './postgres/location.ts'
 import {openSqliteConnection} from './sqlite/connection.ts'
 import {SqliteStateStore} from './sqlite/sqlite-state-store.ts'
 
@@ -113,4 +114,17 @@ export function defaultStatePath(env: NodeJS.ProcessEnv = process.env, home: str
  */
 export function openStateStore(file: string, options: StateStoreOptions = {}): SqliteStateStore {
   return new SqliteStateStore(openSqliteConnection(file, options))
+}
+
+/**
+ * Opens the state store `--state` names: a PostgreSQL database for a `postgres://` or `postgresql://` URL (the
+ * fleet store; its client is loaded only then), otherwise the SQLite file at that path (or `:memory:`).
+ * @throws StateStoreError when the store cannot be used (see openStateStore and src/state/postgres/connection.ts).
+ */
+export async function openStore(location: string, options: StateStoreOptions & {env?: NodeJS.ProcessEnv} = {}): Promise<StateStore> {
+  if (isPostgresUrl(location)) {
+    const {openPostgresStateStore} = await import('./postgres/postgres-state-store.ts')
+    return openPostgresStateStore(location, options)
+  }
+  return openStateStore(location, options)
 }

@@ -4,13 +4,13 @@ import type {ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {request as httpsRequest} from 'node:https'
-import {createServer} from 'node:net'
 import {networkInterfaces, tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {ControlPlaneBinaries} from './binaries.ts'
 import {startProcess, stopProcess} from './child-processes.ts'
 import {ClusterPki, type IssuedCertificate} from './pki.ts'
+import {freePort} from './ports.ts'
 
 export interface LocalClusterOptions {
   name: string
@@ -18,30 +18,6 @@ export interface LocalClusterOptions {
   /** Extra kube-apiserver flags, e.g. ['--min-request-timeout=5'] to make watches end often. */
   apiserverArgs?: string[]
   readyTimeoutMs?: number
-}
-
-/** Ports this process has handed out: the kernel may offer a just-released port again. */
-const handedOut = new Set<number>()
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await ephemeralPort()
-    if (!handedOut.has(port)) {
-      handedOut.add(port)
-      return port
-    }
-  }
-}
-
-async function ephemeralPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 /** kube-apiserver refuses a loopback advertise address; it derives one from the default route when there is one. */

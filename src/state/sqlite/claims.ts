@@ -3,10 +3,11 @@
 import type {SQLInputValue} from 'node:sqlite'
 import {BugError} from '../../errors.ts'
 import type {ClaimHolderRecord, ClaimOptions, ClaimResult, FailureDetails, PendingWork, SkipDetails, SnykProjectRef, SubmissionState, SubmittedDetails} from '../records.ts'
+import {checkClaimOptions, decideClaim, persistsQueued, requireDuration} from '../claim-rules.ts'
 import {redactSecrets} from '../redact-secrets.ts'
 import {sqlStates, submissionTransitions, unfinishedStates} from '../submission-states.ts'
 import type {SqliteConnection} from './connection.ts'
-import {imageRefOf, integer, optionalInteger, optionalText, requireDuration, text} from './rows.ts'
+import {claimRowOf, imageRefOf, integer, optionalInteger, optionalText, text} from './rows.ts'
 
 /** SET clauses of an outcome upsert: drop the claim when the run recording the outcome holds it (another live run's claim stays). */
 const releaseIfHeld = `claimed_by = CASE WHEN claimed_by = excluded.updated_by THEN NULL ELSE claimed_by END,
@@ -48,9 +49,7 @@ export class SqliteClaims {
 
   /** `claim` for many keys in one transaction (a sync's whole listing): one commit instead of one per image. */
   claimMany(keys: readonly string[], options: ClaimOptions): Map<string, ClaimResult> {
-    requireDuration('resubmitAfterMs', options.resubmitAfterMs, {positive: false})
-    requireDuration('leaseMs', options.leaseMs, {positive: true})
-    if (options.retryAfterMs !== undefined) requireDuration('retryAfterMs', options.retryAfterMs, {positive: false})
+    checkClaimOptions(options)
     const results = new Map<string, ClaimResult>()
     this.#c.write(() => {
       // Read the clock once the write lock is held: waiting for it must not make a lease look younger than it is.
@@ -66,9 +65,12 @@ export class SqliteClaims {
       FROM images i LEFT JOIN submissions s ON s.image_id = i.id WHERE i.key = ?`).get(key)
     if (row === undefined) throw new BugError(`claim: unknown image ${key}; record its observation first`)
     const id = integer(row, 'id')
-    const expiresAt = now + options.leaseMs
     const state = optionalText(row, 'state') as SubmissionState | undefined
-    if (state === undefined) {
+    const current = state === undefined ? undefined : claimRowOf(row, state)
+    const result = decideClaim(current, options, now)
+    if (!result.claimed) return result
+    const expiresAt = now + options.leaseMs
+    if (current === undefined) {
       this.#c.statement(`INSERT INTO submissions (image_id, state, claimed_by, claim_expires_at, updated_at, updated_by) VALUES (?, 'queued', ?, ?, ?, ?)`).run(
         id,
         options.runId,
@@ -76,28 +78,15 @@ export class SqliteClaims {
         now,
         options.runId,
       )
-      return {claimed: true}
+    } else {
+      this.#c.statement(`UPDATE submissions SET state = 'queued', claimed_by = ?, claim_expires_at = ?, updated_at = ?, updated_by = ? WHERE image_id = ?`).run(
+        options.runId,
+        expiresAt,
+        now,
+        options.runId,
+        id,
+      )
     }
-    const holder = optionalText(row, 'claimed_by')
-    const holderExpiresAt = optionalInteger(row, 'claim_expires_at') ?? 0
-    if (holder !== undefined && holderExpiresAt > now) return {claimed: false, reason: 'in-flight', heldBy: holder, expiresAt: holderExpiresAt}
-    const submittedAt = optionalInteger(row, 'submitted_at')
-    if ((state === 'submitted' || state === 'monitored') && submittedAt !== undefined && now < submittedAt + options.resubmitAfterMs) {
-      return {claimed: false, reason: 'recent', submittedAt, resubmitAt: submittedAt + options.resubmitAfterMs}
-    }
-    if ((state === 'failed' || state === 'skipped') && optionalText(row, 'updated_by') === options.runId) {
-      const at = integer(row, 'updated_at')
-      if (options.retryAfterMs === undefined || now < at + options.retryAfterMs) return {claimed: false, reason: state === 'failed' ? 'failed-recently' : 'skipped-recently', at}
-    }
-    this.#c.statement(`UPDATE submissions SET state = 'queued', claimed_by = ?, claim_expires_at = ?, updated_at = ?, updated_by = ? WHERE image_id = ?`).run(
-      options.runId,
-      expiresAt,
-      now,
-      options.runId,
-      id,
-    )
-    const result: Extract<ClaimResult, {claimed: true}> = {claimed: true, previousState: state}
-    if (holder !== undefined && holder !== options.runId) result.takenOverFrom = holder
     return result
   }
 
@@ -232,11 +221,10 @@ export class SqliteClaims {
         const row = read.get(key)
         if (row === undefined) throw new BugError(`persistQueue: unknown image ${key}`)
         const id = integer(row, 'id')
-        const state = optionalText(row, 'state')
-        const holder = optionalText(row, 'claimed_by')
+        const state = optionalText(row, 'state') as SubmissionState | undefined
         if (state === undefined) {
           this.#c.statement(`INSERT INTO submissions (image_id, state, updated_at, updated_by) VALUES (?, 'queued', ?, ?)`).run(id, now, runId)
-        } else if (holder === runId || (holder === undefined && state !== 'submitted' && state !== 'monitored') || (holder !== undefined && (optionalInteger(row, 'claim_expires_at') ?? 0) <= now)) {
+        } else if (persistsQueued({state, claimedBy: optionalText(row, 'claimed_by'), claimExpiresAt: optionalInteger(row, 'claim_expires_at')}, runId, now)) {
           requeue.run(now, runId, id)
         } else {
           continue

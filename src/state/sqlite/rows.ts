@@ -3,6 +3,7 @@
 import type {SQLOutputValue} from 'node:sqlite'
 import {BugError} from '../../errors.ts'
 import type {ImageRef} from '../../models/image.ts'
+import type {SubmissionClaimRow} from '../claim-rules.ts'
 import type {IssueCounts, RunOutcome, RunRecord, SnykProjectRef, SubmissionRecord, SubmissionState, SubmissionSummary} from '../records.ts'
 
 export type Row = Record<string, SQLOutputValue>
@@ -41,10 +42,16 @@ export function imageRefOf(row: Row): ImageRef {
   return image
 }
 
-/** `positive`: a finite duration > 0 (a lease); otherwise any duration >= 0, Infinity included (never). */
-export function requireDuration(name: string, value: number, {positive}: {positive: boolean}): void {
-  const valid = typeof value === 'number' && (positive ? Number.isFinite(value) && value > 0 : value >= 0)
-  if (!valid) throw new TypeError(`${name} must be a ${positive ? 'positive, finite' : 'non-negative'} number of milliseconds, got ${String(value)}`)
+/** The columns the claim rules read (src/state/claim-rules.ts) of a submission row in `state`. */
+export function claimRowOf(row: Row, state: SubmissionState): SubmissionClaimRow {
+  return {
+    state,
+    submittedAt: optionalInteger(row, 'submitted_at'),
+    claimedBy: optionalText(row, 'claimed_by'),
+    claimExpiresAt: optionalInteger(row, 'claim_expires_at'),
+    updatedAt: integer(row, 'updated_at'),
+    updatedBy: optionalText(row, 'updated_by'),
+  }
 }
 
 export const runOutcomes: readonly RunOutcome[] = ['succeeded', 'partial', 'failed', 'interrupted']
