@@ -8,6 +8,7 @@ export const targetFlags = {
   kubeconfig: Flags.string({description: 'Path to a kubeconfig file; repeat for several (each file is its own set of targets). Default: $KUBECONFIG merged as kubectl merges it, else ~/.kube/config, else the pod service account.', multiple: true, helpGroup: 'TARGETS'}),
   context: Flags.string({description: 'Context to use; repeat for several. Default: the current context of each kubeconfig.', multiple: true, helpGroup: 'TARGETS'}),
   'all-contexts': Flags.boolean({description: 'Use every context of every kubeconfig.', helpGroup: 'TARGETS'}),
+  'cluster-name': Flags.string({description: 'Name of the (one) selected cluster in the store and reports (default: the context name; "in-cluster" in a pod). Needed in a pod on a shared PostgreSQL store.', helpGroup: 'TARGETS'}),
   namespace: Flags.string({char: 'n', description: 'Namespace to list; repeat for several. Default: all namespaces.', multiple: true, helpGroup: 'SCOPE'}),
   'all-namespaces': Flags.boolean({char: 'A', description: 'List pods in all namespaces (the default).', helpGroup: 'SCOPE'}),
   'exclude-namespace': Flags.string({description: 'Namespace glob to leave out (kube-*); repeatable.', multiple: true, helpGroup: 'SCOPE'}),
@@ -26,7 +27,7 @@ export const snykFlags = {
 }
 
 export const commonFlags = {
-  state: Flags.string({description: 'State store file. Default: $XDG_STATE_HOME/kubectl-snyk-watch/state.db.'}),
+  state: Flags.string({description: 'State store: a file (default: $XDG_STATE_HOME/kubectl-snyk-watch/state.db), or a PostgreSQL URL (postgres://user@host:5432/db) shared by a fleet.'}),
   config: Flags.string({description: 'YAML config file with flag names as keys. Default: $SNYK_WATCH_CONFIG, else ~/.config/kubectl-snyk-watch/config.yaml if present.'}),
   output: Flags.string({char: 'o', description: 'Output format.', options: ['table', 'json']}),
 }

@@ -29,7 +29,6 @@ Exit codes: 0 stopped by a signal after a clean shutdown; 2 usage, configuration
   static override flags = {
     ...targetFlags,
     'namespace-selector': Flags.string({description: 'Only namespaces whose labels match this selector (team=payments).', helpGroup: 'SCOPE'}),
-    'cluster-name': Flags.string({description: 'Name shown for the cluster (default: the context name; "in-cluster" in a pod).', helpGroup: 'TARGETS'}),
     ...snykFlags,
     'resubmit-after': Flags.string({description: `Submit a running image again after this long (default ${durationText(defaults.resubmitAfterMs)}).`, helpGroup: 'SUBMISSION'}),
     'retry-after': Flags.string({description: `Try a failed or skipped image again after this long (default ${durationText(defaults.retryAfterMs)}).`, helpGroup: 'SUBMISSION'}),

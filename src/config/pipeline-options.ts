@@ -12,6 +12,8 @@ export interface PipelineOptions extends SnykSettings {
   targets: TargetSelection
   scope: PodScope
   statePath: string | undefined
+  /** --cluster-name: the name of the one selected target. */
+  clusterName: string | undefined
   homeDir: string
 }
 
@@ -32,6 +34,7 @@ export function pipelineOptionsOf(o: Record<string, OptionValue | undefined>, en
     },
     ...snykSettingsOf(o, env, {needed: needsSnyk}),
     statePath: o.state as string | undefined,
+    clusterName: o['cluster-name'] as string | undefined,
     homeDir: env.HOME || homedir(),
   }
 }

@@ -107,3 +107,40 @@ export function resolveTargets(sources: KubeconfigSource[], selection: TargetSel
     config: withContext(source, context),
   }))
 }
+
+/**
+ * The targets as the state store records them. `--cluster-name` names the one selected target. On a store other
+ * machines share (PostgreSQL), a target's listing replaces what the store holds under its id, so ids must be the
+ * same cluster's on every machine and differ between clusters: there a target is identified by its cluster name
+ * (`--cluster-name`, else the context name), and a pod's own cluster (`in-cluster`, the same name everywhere)
+ * must be named.
+ */
+export function targetsForStore(targets: Target[], {clusterName, shared}: {clusterName: string | undefined; shared: boolean}): Target[] {
+  let named = targets
+  if (clusterName) {
+    if (targets.length !== 1) {
+      throw new ConfigError(`--cluster-name names one target, but ${targets.length} are selected`, {code: 'USAGE', suggestions: ['use --cluster-name with one context (or in a pod), or leave it out']})
+    }
+    named = [{...targets[0]!, name: clusterName}]
+  }
+  if (!shared) return named
+  const inCluster = named.find((target) => target.source === 'in-cluster')
+  if (inCluster !== undefined && !clusterName) {
+    throw new ConfigError('on a shared state database, the cluster this pod runs in needs a name of its own: every cluster is "in-cluster" from the inside', {
+      code: 'CLUSTER_NAME_REQUIRED',
+      suggestions: ['pass --cluster-name NAME (or set SNYK_WATCH_CLUSTER_NAME), unique in the fleet, e.g. prod-eu-1'],
+    })
+  }
+  const ids = new Map<string, Target>()
+  for (const target of named) {
+    const other = ids.get(target.name)
+    if (other !== undefined) {
+      throw new ConfigError(`two selected targets have the cluster name "${target.name}" (${other.id} and ${target.id}); on a shared state database each cluster's name must be unique`, {
+        code: 'USAGE',
+        suggestions: ['select one of them with --context', 'or rename a context (kubectl config rename-context)'],
+      })
+    }
+    ids.set(target.name, target)
+  }
+  return named.map((target) => ({...target, id: `cluster:${target.name}`}))
+}

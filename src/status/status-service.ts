@@ -5,7 +5,8 @@ import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AuthError, ConfigError, ExitCode, messageOf} from '../errors.ts'
 import type {ProjectIssueCounts} from '../state/records.ts'
-import {defaultStatePath, openStateStore, type StateStore} from '../state/state-store.ts'
+import {isPostgresUrl} from '../state/postgres/location.ts'
+import {defaultStatePath, openStore, type StateStore} from '../state/state-store.ts'
 import type {SnykConnection} from '../submit/snyk-connection.ts'
 import type {StatusOptions} from './status-options.ts'
 import {countImages, evaluateGate, findDrift, groupImages, isImportedImage, StatusImageBuilder, type ImportedImage} from './status-report.ts'
@@ -102,12 +103,12 @@ async function select(store: StateStore, options: StatusOptions): Promise<Select
   return selection
 }
 
-/** The state store at `statePath`, which must exist: status never creates one. */
-export function openExistingStore(statePath: string): StateStore {
-  if (!existsSync(statePath)) {
+/** The state store at `statePath` (a file, which must exist: status never creates one; or a PostgreSQL URL). */
+export async function openExistingStore(statePath: string, env: NodeJS.ProcessEnv = process.env): Promise<StateStore> {
+  if (!isPostgresUrl(statePath) && !existsSync(statePath)) {
     throw new ConfigError(`no state store at ${statePath}: nothing has been synced with it yet`, {code: 'STATE_STORE_MISSING', suggestions: ['run kubectl snyk-watch sync first (with the same --state, if you pass one)', 'or point --state at the store sync wrote']})
   }
-  return openStateStore(statePath)
+  return openStore(statePath, {env})
 }
 
 /** What the store says now: images, view, drift, gate and counts (no Snyk request). */
@@ -143,8 +144,9 @@ function buildResult(selection: Selection, options: StatusOptions, statePath: st
 }
 
 export async function runStatus(options: StatusOptions, io: StatusIO): Promise<StatusResult> {
-  const statePath = options.statePath ?? defaultStatePath(io.env)
-  const store = openExistingStore(statePath)
+  const store = await openExistingStore(options.statePath ?? defaultStatePath(io.env), io.env)
+  // What users see of the store: its file, or its URL with the password masked.
+  const statePath = store.path
   const needsSnyk = options.refresh || options.sbomDir !== undefined
   if (!needsSnyk) {
     try {

@@ -1,6 +1,7 @@
 // `status --watch`: reads the store again whenever another process (sync, watch) commits to it, and hands
-// each new result to a view, until the signal aborts. Polls SQLite's `PRAGMA data_version`, which costs
-// nothing and changes only on another connection's commit: an idle store is never read again.
+// each new result to a view, until the signal aborts. Asks the store's data version each interval, which costs
+// nothing: SQLite's `PRAGMA data_version` changes only on another connection's commit; PostgreSQL's counts the
+// change notifications it receives (LISTEN). An idle store is never read again.
 import {setTimeout as sleep} from 'node:timers/promises'
 import {defaultStatePath} from '../state/state-store.ts'
 import type {StatusOptions} from './status-options.ts'
@@ -27,8 +28,8 @@ export interface StatusWatchIO {
 
 /** Shows the status now, then again on every change of the store, until `io.signal` aborts. */
 export async function watchStatus(options: StatusOptions, io: StatusWatchIO): Promise<void> {
-  const statePath = options.statePath ?? defaultStatePath(io.env)
-  const store = openExistingStore(statePath)
+  const store = await openExistingStore(options.statePath ?? defaultStatePath(io.env), io.env)
+  const statePath = store.path
   try {
     io.view.start?.()
     let seen: number | undefined

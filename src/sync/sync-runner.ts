@@ -4,9 +4,10 @@ import {onStopSignals} from '../cli/stop-signals.ts'
 import {createIntegrationMap, parseIntegrationOptions} from '../images/integration-map.ts'
 import {CONTAINER_INTEGRATION_TYPES} from '../images/snyk-target-name.ts'
 import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
-import {resolveTargets} from '../kube/target.ts'
+import {resolveTargets, targetsForStore} from '../kube/target.ts'
 import {LineProgress, ListrProgress, SilentProgress} from '../render/sync-progress.ts'
-import {defaultStatePath, openStateStore} from '../state/state-store.ts'
+import {isPostgresUrl} from '../state/postgres/location.ts'
+import {defaultStatePath, openStore} from '../state/state-store.ts'
 import {connectSnyk} from '../submit/snyk-connection.ts'
 import type {SyncOptions} from './sync-options.ts'
 import type {SyncProgress} from './sync-progress.ts'
@@ -35,7 +36,11 @@ function chooseProgress(io: SyncIO): SyncProgress {
 
 export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<SyncResult> {
   const integrations = parseIntegrationOptions(options.integrations)
-  const targets = resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets)
+  const statePath = options.statePath ?? defaultStatePath(io.env)
+  const targets = targetsForStore(resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets), {
+    clusterName: options.clusterName,
+    shared: !options.dryRun && isPostgresUrl(statePath),
+  })
 
   // First SIGINT/SIGTERM: stop gracefully (nothing new starts, in-flight requests finish and are
   // recorded, within drainMs). A second one, or the deadline, cancels what is still in flight.
@@ -58,7 +63,7 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
     if (options.dryRun) {
       return await runSync({...common, dryRunIntegrations: createIntegrationMap({options: integrations, discovered: dryRunDiscovery})})
     }
-    const store = openStateStore(options.statePath ?? defaultStatePath(io.env))
+    const store = await openStore(statePath, {env: io.env})
     const snyk = connectSnyk(options, signal)
     try {
       const submitter = snyk.submitter(options.integrations, options.waitTimeoutMs)

@@ -17,8 +17,6 @@ export interface WatchOptions extends PipelineOptions {
   /** `host:port` to serve /healthz, /readyz and /metrics on; undefined: not served. */
   listen: string | undefined
   leaderElection: {namespace: string; name: string; leaseDurationMs: number} | undefined
-  /** Label of the in-cluster target (status shows it). */
-  clusterName: string | undefined
   namespaceSelector: string | undefined
   logFormat: LogFormat
   logLevel: LogLevel
@@ -51,7 +49,6 @@ export function resolveWatchOptions(flags: Record<string, unknown>, env: NodeJS.
       o['leader-elect'] === true
         ? {namespace: leaseNamespace, name: (o['leader-elect-name'] as string | undefined) ?? 'kubectl-snyk-watch', leaseDurationMs: (o['leader-elect-lease-duration'] as number | undefined) ?? defaults.leaseDurationMs}
         : undefined,
-    clusterName: o['cluster-name'] as string | undefined,
     namespaceSelector: o['namespace-selector'] as string | undefined,
     logFormat: oneOf('log-format', o['log-format'], ['auto', 'json', 'text'], 'auto'),
     logLevel: oneOf('log-level', o['log-level'], ['info', 'debug', 'warn', 'error'], 'info'),

@@ -11,18 +11,19 @@ import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
 import {defaults} from '../config/defaults.ts'
 import {onStopSignals, requestExitAtOnce} from '../cli/stop-signals.ts'
-import {ConfigError, ExitCode, messageOf} from '../errors.ts'
+import {ExitCode, messageOf} from '../errors.ts'
 import {KubeApiClient} from '../kube/kube-api-client.ts'
 import {loadKubeconfigs} from '../kube/kubeconfig-loader.ts'
 import type {FollowOptions} from '../kube/pod-watcher.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
-import {resolveTargets, type Target} from '../kube/target.ts'
+import {resolveTargets, targetsForStore} from '../kube/target.ts'
 import {LeaderElector} from '../ha/leader-elector.ts'
 import {startHealthServer} from '../observe/http-server.ts'
 import {createLogger} from '../observe/logger.ts'
 import {WatchMetrics} from '../observe/metrics.ts'
 import {claimLeaseMs} from '../state/claim-holders.ts'
-import {defaultStatePath, openStateStore} from '../state/state-store.ts'
+import {isPostgresUrl} from '../state/postgres/location.ts'
+import {defaultStatePath, openStore} from '../state/state-store.ts'
 import {processLimiters} from '../submit/limiter-registry.ts'
 import {connectSnyk} from '../submit/snyk-connection.ts'
 import {resolveWatchOptions, type WatchOptions} from './watch-options.ts'
@@ -48,22 +49,18 @@ function scopeOf(options: WatchOptions): PodScope {
   return {...options.scope, ...(options.namespaceSelector ? {namespaceSelector: options.namespaceSelector} : {})}
 }
 
-function nameTargets(targets: Target[], clusterName: string | undefined): Target[] {
-  if (!clusterName) return targets
-  if (targets.length !== 1) {
-    throw new ConfigError(`--cluster-name names one target, but ${targets.length} are selected`, {code: 'USAGE', suggestions: ['use --cluster-name with one context (or in a pod), or leave it out']})
-  }
-  return [{...targets[0]!, name: clusterName}]
-}
-
 export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<number> {
   let options = resolveWatchOptions(input.flags, io.env, input.config)
   const logger = createLogger({format: options.logFormat, level: options.logLevel, stream: io.stderr})
-  const targets = nameTargets(resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets), options.clusterName)
+  const statePath = options.statePath ?? defaultStatePath(io.env)
+  const targets = targetsForStore(resolveTargets(loadKubeconfigs({paths: options.kubeconfigs, env: io.env, homeDir: options.homeDir}), options.targets), {
+    clusterName: options.clusterName,
+    shared: isPostgresUrl(statePath),
+  })
   const token = options.token!
 
   const hard = new AbortController()
-  const store = openStateStore(options.statePath ?? defaultStatePath(io.env))
+  const store = await openStore(statePath, {env: io.env})
   const snyk = connectSnyk(options, hard.signal)
   const {core} = snyk
   const submitterFor = (integrations: string[]) => snyk.submitter(integrations, defaults.watchJobWaitMs)

@@ -93,7 +93,7 @@ export class PostgresServer {
       await run(command, args, {cwd: this.dir})
     } catch (error) {
       const {stderr} = error as {stderr?: string}
-      throw new Error(`initdb failed: ${stderr ?? String(error)}`)
+      throw new Error(`initdb failed: ${stderr ?? String(error)}`, {cause: error})
     }
     await rm(pwfile, {force: true})
   }
@@ -121,7 +121,7 @@ export class PostgresServer {
         await client.end()
         return
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s (${(error as Error).message}):\n${await tail(this.log)}`)
+        if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s (${(error as Error).message}):\n${await tail(this.log)}`, {cause: error})
         await sleep(100)
       }
     }

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {stringify} from 'yaml'
 import {loadKubeconfigs} from '../../../src/kube/kubeconfig-loader.ts'
-import {resolveTargets} from '../../../src/kube/target.ts'
+import {resolveTargets, targetsForStore} from '../../../src/kube/target.ts'
 import {SnykWatchError} from '../../../src/errors.ts'
 
 function kubeconfig(contexts: Array<{name: string; server: string}>, current?: string): string {
@@ -51,6 +51,27 @@ describe('kubeconfig loading like kubectl', () => {
     assert.equal(targets[2]!.config.getCurrentCluster()?.server, 'https://second.example:6443')
     const prod = resolveTargets(sources, {contexts: ['prod'], allContexts: false})
     assert.equal(prod.length, 2, 'a context present in both files is a target in each')
+  })
+
+  it('on a shared (PostgreSQL) store, targets are identified by cluster name, which must be unique and given in a pod', () => {
+    const sources = load({}, [first, second])
+    const all = resolveTargets(sources, {contexts: [], allContexts: true})
+    assert.deepEqual(targetsForStore(all, {clusterName: undefined, shared: false}), all, 'a local store keeps file#context ids')
+    const fleet = targetsForStore(resolveTargets(sources, {contexts: ['staging', 'dev'], allContexts: false}), {clusterName: undefined, shared: true})
+    assert.deepEqual(fleet.map((t) => t.id), ['cluster:staging', 'cluster:dev'], 'the same on every machine that names the cluster alike')
+    const named = targetsForStore(resolveTargets(sources, {contexts: ['dev'], allContexts: false}), {clusterName: 'dev-eu-1', shared: true})
+    assert.deepEqual(named.map((t) => [t.id, t.name]), [['cluster:dev-eu-1', 'dev-eu-1']])
+    assert.throws(() => targetsForStore(all, {clusterName: 'x', shared: false}), /--cluster-name names one target, but 4 are selected/)
+    const twoProds = targetsForStore(resolveTargets(sources, {contexts: ['prod'], allContexts: false}), {clusterName: undefined, shared: true})
+    assert.deepEqual(twoProds.map((t) => t.id), [`cluster:${first}:prod`, `cluster:${second}:prod`], 'one context name in two files: two clusters, told apart')
+    const inCluster = [{...all[0]!, source: 'in-cluster', id: 'in-cluster#in-cluster', name: 'in-cluster', context: 'in-cluster'}]
+    assert.throws(() => targetsForStore(inCluster, {clusterName: undefined, shared: true}), (error: unknown) => {
+      assert.ok(error instanceof SnykWatchError)
+      assert.equal(error.code, 'CLUSTER_NAME_REQUIRED')
+      assert.match(error.suggestions.join(' '), /--cluster-name/)
+      return true
+    })
+    assert.deepEqual(targetsForStore(inCluster, {clusterName: 'prod-eu-1', shared: true}).map((t) => t.id), ['cluster:prod-eu-1'])
   })
 
   it('rejects a context that exists nowhere, naming those that do', () => {
