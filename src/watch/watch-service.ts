@@ -19,20 +19,19 @@
 // - stop(): the streams stop, nothing new is sent, in-flight imports may finish until the deadline, and the
 //   queue is persisted in the store (state `queued`, no claim) for the next start to resume.
 import {messageOf} from '../errors.ts'
-import {formatImageRef} from '../images/image-reference.ts'
 import type {IntegrationMap} from '../images/integration-map.ts'
 import {KubeApiClient} from '../kube/kube-api-client.ts'
 import type {FollowOptions} from '../kube/pod-watcher.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {Target} from '../kube/target.ts'
 import type {ImageRef} from '../models/image.ts'
-import {releaseClaimsOfGoneRuns, startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
+import {startClaimHeartbeat, type ClaimHeartbeat} from '../state/claim-holders.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from '../submit/image-submitter.ts'
 import {claimImage, dueAgainAt} from '../submit/claim-step.ts'
-import {importClaimed} from '../submit/import-step.ts'
-import {followImportJob} from '../submit/job-step.ts'
 import {WorkQueue} from '../submit/work-queue.ts'
+import {submitClaimed, type ClaimedSubmission} from './claimed-submission.ts'
+import {resumeEarlierWork} from './crash-resume.ts'
 import {RunningImages} from './running-images.ts'
 import {TargetInventory} from './target-inventory.ts'
 import type {WatchLogger, WatchMetricsSink} from './watch-ports.ts'
@@ -151,7 +150,7 @@ export class WatchService {
 
   /** Resumes earlier runs' work, then starts following every target, the sweep and the claim heartbeat. */
   async start(): Promise<void> {
-    await this.#resumeEarlierWork()
+    for (const [key, image] of await resumeEarlierWork(this.#o.store, this.runId, this.#o.logger)) this.#resumed.set(key, image)
     // Leading already (set before the start): what was resumed is considered now, as setLeading does.
     if (this.#leading) this.#considerAll(this.#resumed.keys())
     this.#inventory.start(this.#scope)
@@ -241,15 +240,6 @@ export class WatchService {
   }
 
   // ---- deciding what to submit ----
-
-  /** Earlier runs' work: a persisted queue, and claims of runs that are gone (src/state/claim-holders.ts). */
-  async #resumeEarlierWork(): Promise<void> {
-    for (const gone of await releaseClaimsOfGoneRuns(this.#o.store, {self: this.runId})) {
-      this.#o.logger.info({run: gone.run.id, pid: gone.run.pid, host: gone.run.host, images: gone.keys.length}, 'taking over the claims of a run that stopped without finishing')
-    }
-    for (const work of await this.#o.store.pendingWork()) this.#resumed.set(work.key, work.image)
-    if (this.#resumed.size > 0) this.#o.logger.info({images: this.#resumed.size}, 'resuming images an earlier run found and did not submit')
-  }
 
   #imageOf(key: string): ImageRef | undefined {
     return this.running.get(key)?.image ?? this.#resumed.get(key)
@@ -345,7 +335,7 @@ export class WatchService {
       this.#o.metrics?.setInFlight(this.#work.inFlight)
       this.#pump()
     }
-    while (this.#work.startNext(this.#o.concurrency, (key, image) => this.#submit(key, image), settled));
+    while (this.#work.startNext(this.#o.concurrency, (key, image) => submitClaimed(this.#submission(), key, image), settled));
     this.#o.metrics?.setQueueDepth(this.#work.size)
     this.#o.metrics?.setInFlight(this.#work.inFlight)
   }
@@ -370,70 +360,9 @@ export class WatchService {
       })
   }
 
-  async #submit(key: string, image: ImageRef): Promise<void> {
-    const {store, submitter, logger} = this.#o
-    const reference = formatImageRef(image)
-    const plan = this.#integrations!.planImport(image)
-    if (plan.outcome === 'skip') {
-      await store.recordSkipped(key, this.runId, {reason: plan.reason, fix: plan.fix})
-      this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
-      this.#o.metrics?.submission('skipped')
-      logger.info({audit: true, image: reference, key, result: 'skipped', reason: plan.reason}, `skipped ${reference}: ${plan.reason}`)
-      return
-    }
-    if (!(await store.markSubmitting(key, this.runId, {leaseMs: this.#o.leaseMs}))) {
-      logger.debug({image: reference}, 'claim lost to another run; not sending')
-      return
-    }
-    const step = await importClaimed({store, submitter, runId: this.runId, keys: [key], plan, signal: this.#o.signal, cancelled: () => this.#o.signal.aborted})
-    switch (step.kind) {
-      case 'submitted':
-        this.#work.addAfter(key, this.#clock() + this.#o.resubmitAfterMs)
-        this.#o.metrics?.submission('submitted')
-        logger.info({audit: true, image: reference, key, target: plan.targetName, integration: plan.integrationType, result: 'submitted', job: step.jobUrl}, `submitted ${reference}`)
-        if (this.#o.waitForJobs) this.#followJob(key, reference, step.jobUrl)
-        return
-      case 'cut-off':
-        this.#work.requeue(key, image)
-        return
-      case 'fatal':
-        this.#work.requeue(key, image)
-        this.#fatalError(step.error)
-        return
-      case 'failed':
-        this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
-        this.#o.metrics?.submission('failed')
-        logger.warn({audit: true, image: reference, key, target: plan.targetName, result: 'failed', error: step.message}, `failed to submit ${reference}: ${step.message}`)
-    }
-  }
-
-  #followJob(key: string, reference: string, jobUrl: string): void {
-    const {store, submitter, logger} = this.#o
-    const job = followImportJob({store, submitter, runId: this.runId, keys: [key], jobUrl, signal: this.#o.signal, cancelled: () => this.#o.signal.aborted})
-      .then((step) => {
-        switch (step.kind) {
-          case 'monitored':
-            this.#o.metrics?.submission('monitored')
-            logger.info({audit: true, image: reference, key, result: 'monitored', projects: step.projects.map((p) => p.id)}, `monitored ${reference}`)
-            return
-          case 'failed':
-            // Recorded failed: tried again after --retry-after, not only at the next --resubmit-after.
-            this.#work.addAfter(key, this.#clock() + this.#o.retryAfterMs)
-            this.#o.metrics?.submission('failed')
-            logger.warn({audit: true, image: reference, key, job: jobUrl, result: 'failed', error: step.reason}, `import of ${reference} failed: ${step.reason}`)
-            return
-          case 'pending':
-            logger.warn({image: reference, key, job: jobUrl, error: step.reason}, `import of ${reference}: ${step.reason}`)
-            return
-          case 'fatal':
-            this.#fatalError(step.error)
-            return
-          case 'cut-off':
-        }
-      })
-      .catch((error: unknown) => logger.warn({image: reference, job: jobUrl, error: messageOf(error)}, `could not record the import job of ${reference}`))
-      .finally(() => this.#jobs.delete(job))
-    this.#jobs.add(job)
+  /** What submitting a claimed key needs of this service (./claimed-submission.ts). */
+  #submission(): ClaimedSubmission {
+    return {...this.#o, runId: this.runId, clock: this.#clock, work: this.#work, jobs: this.#jobs, integrations: this.#integrations!, fatal: (error) => this.#fatalError(error)}
   }
 
   #fatalError(error: unknown): void {
