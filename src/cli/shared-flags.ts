@@ -2,7 +2,7 @@
 // SNYK_WATCH_<FLAG> and from the config file (see src/config/option-sources.ts); so none has an
 // oclif default here: "not given" must stay distinguishable.
 import {Flags} from '@oclif/core'
-import {defaults, DEFAULT_SNYK_API} from '../config/defaults.ts'
+import {defaults, DEFAULT_SNYK_API, durationText} from '../config/defaults.ts'
 
 export const targetFlags = {
   kubeconfig: Flags.string({description: 'Path to a kubeconfig file; repeat for several (each file is its own set of targets). Default: $KUBECONFIG merged as kubectl merges it, else ~/.kube/config, else the pod service account.', multiple: true, helpGroup: 'TARGETS'}),
@@ -14,6 +14,7 @@ export const targetFlags = {
   'exclude-namespace': Flags.string({description: 'Namespace glob to leave out (kube-*); repeatable.', multiple: true, helpGroup: 'SCOPE'}),
   selector: Flags.string({char: 'l', description: 'Label selector for pods (app=web,tier!=debug).', helpGroup: 'SCOPE'}),
   'skip-job-pods': Flags.boolean({description: 'Leave out pods owned by Jobs and CronJobs.', helpGroup: 'SCOPE'}),
+  'forget-after': Flags.string({description: `Forget where images ran when not seen for this long: pods long gone, clusters no longer synced (default ${durationText(defaults.forgetAfterMs)}; at least 1h).`, helpGroup: 'SCOPE'}),
 }
 
 export const snykFlags = {

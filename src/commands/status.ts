@@ -30,6 +30,7 @@ Every flag can also be set with SNYK_WATCH_<FLAG> or in the config file. Exit co
     by: Flags.string({description: 'Rows by image (default), workload, namespace or cluster.', options: ['image', 'workload', 'namespace', 'cluster']}),
     context: Flags.string({description: 'Only images running in this context (cluster); repeatable.', multiple: true, helpGroup: 'FILTERS'}),
     namespace: Flags.string({char: 'n', description: 'Only images running in this namespace; repeatable.', multiple: true, helpGroup: 'FILTERS'}),
+    all: Flags.boolean({description: 'Also images not running anywhere now: seen before, their pods gone or forgotten (--forget-after).', helpGroup: 'FILTERS'}),
     image: Flags.string({description: 'Only images matching this glob (`*nginx*`, `ghcr.io/acme/*`); repeatable.', multiple: true, helpGroup: 'FILTERS'}),
     result: Flags.string({description: 'Only images with this result; repeatable.', multiple: true, options: ['monitored', 'pending', 'failed', 'skipped', 'not-submitted'], helpGroup: 'FILTERS'}),
     fips: Flags.boolean({description: 'Only FIPS images; --no-fips: only the others.', allowNo: true, helpGroup: 'FILTERS'}),

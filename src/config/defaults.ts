@@ -23,6 +23,8 @@ export const defaults = {
   leaseDurationMs: 15_000,
   /** `watch`: how long it follows an import job before it records the image as timed out (no flag). */
   watchJobWaitMs: 30 * 60_000,
+  /** Placements not seen for this long are forgotten (--forget-after): clusters gone, pods long deleted. */
+  forgetAfterMs: 7 * 24 * 3_600_000,
   /** `status --watch`: how often the store is looked at (--interval). */
   statusIntervalMs: 1_000,
 } as const

@@ -5,6 +5,7 @@ import {UsageError} from '../errors.ts'
 import type {PodScope} from '../kube/pod-scope.ts'
 import type {TargetSelection} from '../kube/target.ts'
 import type {OptionValue} from './option-sources.ts'
+import {defaults} from './defaults.ts'
 import {snykSettingsOf, type SnykSettings} from './snyk-settings.ts'
 
 export interface PipelineOptions extends SnykSettings {
@@ -12,6 +13,8 @@ export interface PipelineOptions extends SnykSettings {
   targets: TargetSelection
   scope: PodScope
   statePath: string | undefined
+  /** Placements not seen for this long are removed from the store (--forget-after). */
+  forgetAfterMs: number
   /** --cluster-name: the name of the one selected target. */
   clusterName: string | undefined
   homeDir: string
@@ -35,6 +38,7 @@ export function pipelineOptionsOf(o: Record<string, OptionValue | undefined>, en
     ...snykSettingsOf(o, env, {needed: needsSnyk}),
     statePath: o.state as string | undefined,
     clusterName: o['cluster-name'] as string | undefined,
+    forgetAfterMs: (o['forget-after'] as number | undefined) ?? defaults.forgetAfterMs,
     homeDir: env.HOME || homedir(),
   }
 }

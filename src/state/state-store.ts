@@ -65,6 +65,11 @@ export interface StateStore {
   prunePlacements(target: string, listStartedAt: number): Awaitable<number>
   /** Removes a deleted pod's placements (a watch DELETED event). Returns how many were removed. */
   forgetPod(target: string, namespace: string, pod: string): Awaitable<number>
+  /**
+   * Retention (--forget-after): removes every target's placements not seen since `cutoff`, so that a store shared
+   * by a fleet does not grow with pod churn and clusters gone away. Images with no placement left stay as history.
+   */
+  forgetPlacementsSeenBefore(cutoff: number): Awaitable<number>
 
   // Claims and outcomes.
   /** Decides atomically whether run `options.runId` should submit image `key`, and if so records the claim (state `queued`). */

@@ -17,6 +17,8 @@ export interface StatusFilters {
   results: StatusImageResult[]
   /** --fips: only FIPS images; --no-fips: only the others; undefined: both. */
   fips?: boolean
+  /** --all: also images not running anywhere now (history); ignored with --context or --namespace. */
+  all?: boolean
 }
 
 export interface StatusOptions {
@@ -82,6 +84,7 @@ export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS
       images: (o.image as string[] | undefined) ?? [],
       results,
       ...(o.fips === undefined ? {} : {fips: o.fips === true}),
+      ...(o.all === true ? {all: true} : {}),
     },
     failOn: oneOf('fail-on', o['fail-on'] as string | undefined, severities),
     refresh,

@@ -75,7 +75,7 @@ export class StatusImageBuilder {
   build(listing: ImageSummary): StatusImage | undefined {
     const filters = this.#filters
     const placements = this.#filtersPlacements ? listing.placements.filter((p) => placementMatches(p, filters)) : listing.placements
-    if (placements.length === 0) return undefined
+    if (placements.length === 0 && (filters.all !== true || this.#filtersPlacements)) return undefined
     if (this.#globs.length > 0) {
       const names = namesOf(listing)
       if (!this.#globs.some((glob) => names.some((name) => glob.test(name)))) return undefined

@@ -4,6 +4,7 @@
 // as the next run needs it: cut off -> the claims given back (unless Snyk's answer was recorded); an
 // authentication error -> the claims given back and the run stops; any other error -> recorded failed.
 import type {ImageImport} from '../images/integration-map.ts'
+import {isStoreUnavailable} from '../state/store-health.ts'
 import type {StateStore} from '../state/state-store.ts'
 import type {ImageSubmitter} from './image-submitter.ts'
 
@@ -28,22 +29,43 @@ export interface ImportStepInput {
 
 export async function importClaimed(input: ImportStepInput): Promise<ImportStep> {
   const {store, submitter, runId, keys, plan} = input
+  let jobUrl: string
   try {
-    const {jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, input.signal)
-    for (const key of keys) await store.recordSubmitted(key, runId, {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl})
-    return {kind: 'submitted', jobUrl}
+    ;({jobUrl} = await submitter.importImage({integrationId: plan.integrationId, targetName: plan.targetName}, input.signal))
   } catch (error) {
-    if (input.cancelled()) {
-      // Not sent, or cut off: the next run takes it (a submitted image keeps its record).
-      for (const key of keys) if ((await store.getSubmission(key))?.state !== 'submitted') await store.release(key, runId)
-      return {kind: 'cut-off'}
-    }
-    const described = submitter.classify(error)
-    if (described.fatal) {
-      for (const key of keys) await store.release(key, runId)
-      return {kind: 'fatal', error}
-    }
-    for (const key of keys) await store.recordFailed(key, runId, {error: described.message, retryable: described.retryable})
-    return {kind: 'failed', message: described.message, retryable: described.retryable}
+    return failedImport(input, error)
   }
+  // Snyk has the import: recording it must not fail on a store that does not answer for a moment (a database
+  // restart), or the next attempt would import it again. Tried again until it lands, or the run is cut off.
+  const details = {integrationId: plan.integrationId, integrationType: plan.integrationType, targetName: plan.targetName, jobUrl}
+  for (const key of keys) await untilStored(async () => store.recordSubmitted(key, runId, details), input.signal)
+  return {kind: 'submitted', jobUrl}
+}
+
+/** `write`, tried again with a growing pause (0.25 s to 5 s) while the store is unavailable, until `signal` aborts. */
+export async function untilStored<T>(write: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  for (let pauseMs = 250; ; pauseMs = Math.min(pauseMs * 2, 5_000)) {
+    try {
+      return await write()
+    } catch (error) {
+      if (!isStoreUnavailable(error) || signal.aborted) throw error
+      await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    }
+  }
+}
+
+async function failedImport(input: ImportStepInput, error: unknown): Promise<ImportStep> {
+  const {store, submitter, runId, keys} = input
+  if (input.cancelled()) {
+    // Not sent, or cut off: the next run takes it (a submitted image keeps its record).
+    for (const key of keys) if ((await store.getSubmission(key))?.state !== 'submitted') await store.release(key, runId)
+    return {kind: 'cut-off'}
+  }
+  const described = submitter.classify(error)
+  if (described.fatal) {
+    for (const key of keys) await store.release(key, runId)
+    return {kind: 'fatal', error}
+  }
+  for (const key of keys) await store.recordFailed(key, runId, {error: described.message, retryable: described.retryable})
+  return {kind: 'failed', message: described.message, retryable: described.retryable}
 }

@@ -57,7 +57,7 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
   })
   const signal = options.timeoutMs ? AbortSignal.any([hard.signal, AbortSignal.timeout(options.timeoutMs)]) : hard.signal
   const progress = chooseProgress(io)
-  const common = {targets, scope: options.scope, progress, clock: Date.now, signal, stop: graceful.signal, resubmitAfterMs: options.resubmitAfterMs, wait: options.wait, concurrency: options.concurrency}
+  const common = {targets, scope: options.scope, progress, clock: Date.now, signal, stop: graceful.signal, resubmitAfterMs: options.resubmitAfterMs, wait: options.wait, concurrency: options.concurrency, forgetAfterMs: options.forgetAfterMs}
 
   try {
     if (options.dryRun) {

@@ -50,6 +50,8 @@ export interface SyncDeps {
   /** How often held images are looked at again while waiting (default 500 ms). */
   holderPollMs?: number
   pageSize?: number
+  /** Retention: placements (of any target) not seen for this long are removed when the run ends (--forget-after). */
+  forgetAfterMs?: number
   /** The API client of a target (tests give a fake). */
   createClient?: (target: Target) => KubeApiClient
 }
@@ -151,7 +153,10 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
 
   const counts = countResults(targets, images, containers)
   const {outcome, exitCode} = outcomeOf(counts, interrupted, targets.some((t) => t.configurationError))
-  if (deps.store && runId) await deps.store.finishRun(runId, outcome, {...counts})
+  if (deps.store && runId) {
+    if (deps.forgetAfterMs !== undefined) await deps.store.forgetPlacementsSeenBefore((await deps.store.now()) - deps.forgetAfterMs)
+    await deps.store.finishRun(runId, outcome, {...counts})
+  }
   const finished = deps.clock()
   return {
     schemaVersion: 1,

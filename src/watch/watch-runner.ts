@@ -24,6 +24,7 @@ import {WatchMetrics} from '../observe/metrics.ts'
 import {claimLeaseMs} from '../state/claim-holders.ts'
 import {isPostgresUrl} from '../state/postgres/location.ts'
 import {defaultStatePath, openStore} from '../state/state-store.ts'
+import {StoreHealth, withStoreHealth} from '../state/store-health.ts'
 import {processLimiters} from '../submit/limiter-registry.ts'
 import {connectSnyk} from '../submit/snyk-connection.ts'
 import {resolveWatchOptions, type WatchOptions} from './watch-options.ts'
@@ -60,7 +61,9 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
   const token = options.token!
 
   const hard = new AbortController()
-  const store = await openStore(statePath, {env: io.env})
+  // /readyz says when the store stops answering (a shared database down): submissions pause, streams go on.
+  const storeHealth = new StoreHealth()
+  const store = withStoreHealth(await openStore(statePath, {env: io.env}), storeHealth)
   const snyk = connectSnyk(options, hard.signal)
   const {core} = snyk
   const submitterFor = (integrations: string[]) => snyk.submitter(integrations, defaults.watchJobWaitMs)
@@ -75,6 +78,7 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
     metrics,
     signal: hard.signal,
     resubmitAfterMs: options.resubmitAfterMs,
+    forgetAfterMs: options.forgetAfterMs,
     retryAfterMs: options.retryAfterMs,
     leaseMs: claimLeaseMs,
     concurrency: options.concurrency,
@@ -130,7 +134,7 @@ export async function runWatchCommand(input: WatchFlags, io: WatchIO): Promise<n
 
   try {
     if (options.listen) {
-      server = await startHealthServer({listen: options.listen, metrics, live: () => ({ok: true}), ready: () => service.readiness()})
+      server = await startHealthServer({listen: options.listen, metrics, live: () => ({ok: true}), ready: () => (storeHealth.problem === undefined ? service.readiness() : {ok: false, reason: `the state store does not answer: ${storeHealth.problem}`})})
       logger.info({url: server.url}, `serving /healthz, /readyz and /metrics on ${server.url}`)
     }
     await service.start()

@@ -59,6 +59,8 @@ export interface WatchServiceOptions {
   waitForJobs: boolean
   /** How often due keys are reconsidered. */
   sweepMs?: number
+  /** Retention: the leader removes placements (of any target) not seen for this long, hourly (--forget-after). */
+  forgetAfterMs?: number
   follow?: Omit<FollowOptions, 'signal'>
   createClient?: (target: Target) => KubeApiClient
 }
@@ -157,6 +159,7 @@ export class WatchService {
     const sweepMs = this.#o.sweepMs ?? 5_000
     this.#timers.push(setInterval(() => this.#sweep(), sweepMs))
     this.#timers.push(setInterval(() => this.#publishRunning(), 5_000))
+    if (this.#o.forgetAfterMs !== undefined) this.#timers.push(setInterval(() => void this.#forgetStale(this.#o.forgetAfterMs!), 3_600_000))
     for (const timer of this.#timers) timer.unref()
     this.#heartbeat = startClaimHeartbeat(this.#o.store, this.runId, this.#o.leaseMs, (error) => this.#o.logger.warn({error: messageOf(error)}, 'could not renew the claims'))
   }
@@ -167,6 +170,7 @@ export class WatchService {
     this.#leading = leading
     if (leading) {
       this.#o.logger.info({runId: this.runId}, 'leading: submitting images')
+      if (this.#o.forgetAfterMs !== undefined) void this.#forgetStale(this.#o.forgetAfterMs)
       // The org's integrations are read at once: a token Snyk refuses stops the command now, not at the
       // first new image.
       if (!this.#integrations) this.#loadIntegrations()
@@ -305,7 +309,9 @@ export class WatchService {
       return
     }
     this.#resumed.delete(key)
-    if (claim.claimed) {
+    // Held by this run but neither queued nor in flight here: a submission that stopped on a store that did not
+    // answer. The claim is this run's (its heartbeat keeps it): go on with it.
+    if (claim.claimed || (claim.reason === 'in-flight' && claim.heldBy === this.runId)) {
       this.#work.add(key, image)
       this.#o.metrics?.setQueueDepth(this.#work.size)
     } else this.#work.addAfter(key, dueAgainAt(claim, this.#o.retryAfterMs))
@@ -315,6 +321,16 @@ export class WatchService {
     if (!this.#leading || this.#stopping) return
     const now = this.#clock()
     this.#considerAll([...this.#work.takeDue(now)].filter((key) => this.running.get(key) !== undefined || this.#resumed.has(key)))
+  }
+
+  async #forgetStale(forgetAfterMs: number): Promise<void> {
+    if (!this.#leading || this.#stopping) return
+    try {
+      const forgotten = await this.#o.store.forgetPlacementsSeenBefore((await this.#o.store.now()) - forgetAfterMs)
+      if (forgotten > 0) this.#o.logger.info({placements: forgotten}, 'forgot where images ran that was not seen within --forget-after')
+    } catch (error) {
+      this.#o.logger.warn({error: messageOf(error)}, 'could not forget placements not seen within --forget-after; trying again in an hour')
+    }
   }
 
   #publishRunning(): void {
@@ -335,7 +351,7 @@ export class WatchService {
       this.#o.metrics?.setInFlight(this.#work.inFlight)
       this.#pump()
     }
-    while (this.#work.startNext(this.#o.concurrency, (key, image) => submitClaimed(this.#submission(), key, image), settled));
+    while (this.#work.startNext(this.#o.concurrency, (key, image) => this.#submitClaimed(key, image), settled));
     this.#o.metrics?.setQueueDepth(this.#work.size)
     this.#o.metrics?.setInFlight(this.#work.inFlight)
   }
@@ -358,6 +374,17 @@ export class WatchService {
         this.#loadingIntegrations = undefined
         this.#pump()
       })
+  }
+
+  async #submitClaimed(key: string, image: ImageRef): Promise<void> {
+    try {
+      await submitClaimed(this.#submission(), key, image)
+    } catch (error) {
+      // The store did not answer (before the import was sent, or the import's record was cut off): the claim
+      // stays this run's; the key is taken up again at a sweep once the store answers.
+      this.#o.logger.warn({key, error: messageOf(error)}, 'could not submit the image: the state store did not answer; trying again at the next sweep')
+      this.#work.addAfter(key, this.#clock())
+    }
   }
 
   /** What submitting a claimed key needs of this service (./claimed-submission.ts). */

@@ -457,6 +457,30 @@ spec:
     assert.deepEqual({name: chart.name, version: chart.version, appVersion: chart.appVersion}, {name: 'kubectl-snyk-watch', version, appVersion: version})
   })
 
+  it('the chart with postgres.enabled: both modes read the shared store\'s URL from a Secret, keep no state volume, and need a cluster name', async () => {
+    for (const mode of ['watch', 'cronjob']) {
+      const rendered = await template('fleet', 'snyk-watch', [`mode=${mode}`, 'postgres.enabled=true', 'postgres.existingSecret=snyk-watch-db', 'clusterName=prod-eu-1'])
+      const objects = parseAllDocuments(rendered).map((doc) => doc.toJS() as {kind: string; spec?: Record<string, unknown>}).filter(Boolean)
+      assert.equal(objects.some((o) => o.kind === 'PersistentVolumeClaim'), false, `${mode}: no claim for a state file`)
+      const workload = objects.find((o) => o.kind === (mode === 'watch' ? 'Deployment' : 'CronJob'))!
+      const podSpec = (mode === 'watch' ? (workload.spec as {template: {spec: unknown}}).template.spec : (workload.spec as {jobTemplate: {spec: {template: {spec: unknown}}}}).jobTemplate.spec.template.spec) as {
+        containers: Array<{args: string[]; env: Array<{name: string; valueFrom?: {secretKeyRef?: {name: string; key: string}}}>}>
+      }
+      const [container] = podSpec.containers
+      assert.equal(container!.args.some((arg) => arg.startsWith('--state')), false, `${mode}: no --state argument (the URL may hold a password)`)
+      assert.ok(container!.args.includes('--cluster-name=prod-eu-1'), `${mode}: the cluster named`)
+      assert.deepEqual(container!.env.find((e) => e.name === 'SNYK_WATCH_STATE')?.valueFrom?.secretKeyRef, {name: 'snyk-watch-db', key: 'url'})
+      const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], rendered.replaceAll('namespace: snyk-watch', 'namespace: default'))
+      assert.equal(dry.code, 0, dry.stderr)
+    }
+    const unnamed = await helm(['template', 'fleet', chartDir, '--set', 'postgres.enabled=true', '--set', 'postgres.existingSecret=db'])
+    assert.notEqual(unnamed.code, 0)
+    assert.match(unnamed.stderr, /postgres\.enabled needs clusterName/)
+    const noSecret = await helm(['template', 'fleet', chartDir, '--set', 'postgres.enabled=true', '--set', 'clusterName=x'])
+    assert.notEqual(noSecret.code, 0)
+    assert.match(noSecret.stderr, /postgres\.existingSecret/)
+  })
+
   it('the chart in watch mode with 2 replicas: leader election on its own Lease, accepted by the API server; its account leads and submits with nothing refused', async (t: TestContext) => {
     const text = await template('team-a', 'team-a', ['watch.replicas=2', 'snyk.token=not-a-real-token', 'clusterName=prod-eu'])
     const objects = objectsOf(text)

@@ -1,12 +1,24 @@
 // The fleet store end to end: the built CLI through the real kubectl, three real clusters, the Snyk emulator and
 // one real PostgreSQL database shared by every process (`--state postgres://...`), as a platform team runs it.
 import assert from 'node:assert/strict'
-import {after, before, describe, it} from 'node:test'
+import type {ChildProcessWithoutNullStreams} from 'node:child_process'
+import {after, before, describe, it, type TestContext} from 'node:test'
 import {freePort} from '../controlplane/ports.ts'
 import {PostgresServer} from '../controlplane/postgres-server.ts'
 import {startPluginFixture, type PluginFixture} from '../helpers/plugin-fixture.ts'
 import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
 import {expectedTargets} from '../helpers/sync-scenario.ts'
+import {digestOf} from '../helpers/kube-objects.ts'
+import {until} from '../helpers/watch-fixture.ts'
+import type {SnykEmulator} from '../emulator/snyk-emulator.ts'
+
+interface WatchProcess {
+  child: ChildProcessWithoutNullStreams
+  logs: Array<Record<string, unknown>>
+  output: () => string
+  exited: Promise<number | null>
+  logged(pattern: RegExp): Array<Record<string, unknown>>
+}
 
 const clusters = ['fleet-a', 'fleet-b', 'fleet-c']
 
@@ -60,5 +72,87 @@ describe('kubectl snyk-watch on a shared PostgreSQL store', () => {
     assert.match(said, /check that the server is running/)
     assert.doesNotMatch(run.stdout + run.stderr, /s3cret-pw/)
     assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+  })
+
+  const startWatch = (t: TestContext, snyk: SnykEmulator, database: string, args: string[]): WatchProcess => {
+    const child = fixture.spawnKubectl(['snyk-watch', 'watch', '--state', database, '--listen', '127.0.0.1:0', ...args], {SNYK_TOKEN: snyk.token, SNYK_WATCH_ORG: snyk.orgId, SNYK_WATCH_API: snyk.url})
+    child.stdin.end()
+    const logs: Array<Record<string, unknown>> = []
+    let text = ''
+    let partial = ''
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      partial += chunk.toString()
+      const lines = partial.split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) {
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>)
+        } catch {
+          logs.push({msg: line, notJson: true})
+        }
+      }
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    return {child, logs, exited, output: () => text, logged: (pattern) => logs.filter((line) => pattern.test(String(line['msg'] ?? '')))}
+  }
+
+  it('two watch replicas on one database: the leader submits; after it is killed, the new leader submits nothing again', async (t) => {
+    const snyk = await withSnykEmulator(t)
+    const database = await postgres.createDatabase('ha')
+    const cluster = fixture.set.fixtures[0]!
+    await cluster.createNamespace('ha-apps')
+    await cluster.createPod({name: 'one', namespace: 'ha-apps', containers: [{name: 'app', image: 'ghcr.io/acme/ha-one:1', digest: digestOf('ha-one')}]})
+    const args = ['--context', clusters[0]!, '--cluster-name', clusters[0]!, '-n', 'ha-apps', '--leader-elect', '--leader-elect-namespace', 'default', '--leader-elect-name', 'snyk-watch-fleet', '--leader-elect-lease-duration', '3s']
+    const a = startWatch(t, snyk, database, args)
+    const b = startWatch(t, snyk, database, args)
+    const leader = await until('a leader', () => [a, b].find((p) => p.logged(/^leading/).length > 0), 30_000)
+    const standby = leader === a ? b : a
+    await until('the first image', () => snyk.importsOf('acme/ha-one:1').length === 1, 30_000)
+    await until('the standby following', () => standby.logged(/^following/).length > 0, 30_000)
+
+    leader.child.kill('SIGKILL')
+    await until('the standby leading', () => standby.logged(/^leading/).length > 0, 15_000)
+    await cluster.createPod({name: 'two', namespace: 'ha-apps', containers: [{name: 'app', image: 'ghcr.io/acme/ha-two:1', digest: digestOf('ha-two')}]})
+    await until('the new leader submitting', () => snyk.importsOf('acme/ha-two:1').length === 1, 30_000)
+    assert.equal(snyk.importsOf('acme/ha-one:1').length, 1, 'the new leader, with its own process and the shared database, does not resubmit')
+    standby.child.kill('SIGTERM')
+    assert.equal(await standby.exited, 0)
+    assert.ok(!(a.output() + b.output()).includes(postgres.password), 'the password never appears in the logs')
+  })
+
+  it('the database restarted mid-watch: /readyz turns 503 with the reason, streaming goes on, and what was found meanwhile is submitted once it is back', async (t) => {
+    const snyk = await withSnykEmulator(t)
+    const database = await postgres.createDatabase('outage')
+    const cluster = fixture.set.fixtures[1]!
+    await cluster.createNamespace('outage')
+    await cluster.createPod({name: 'before', namespace: 'outage', containers: [{name: 'app', image: 'ghcr.io/acme/before:1', digest: digestOf('before')}]})
+    const watch = startWatch(t, snyk, database, ['--context', clusters[1]!, '--cluster-name', clusters[1]!, '-n', 'outage'])
+    const url = String((await until('serving', () => watch.logged(/^serving/)[0], 30_000))['url'])
+    await until('the first image', () => snyk.importsOf('acme/before:1').length === 1, 30_000)
+    await until('ready', async () => (await fetch(`${url}/readyz`)).status === 200)
+
+    await postgres.stopServer()
+    await cluster.createPod({name: 'during', namespace: 'outage', containers: [{name: 'app', image: 'ghcr.io/acme/during:1', digest: digestOf('during')}]})
+    const notReady = await until('/readyz 503', async () => {
+      const response = await fetch(`${url}/readyz`)
+      const body = await response.text()
+      return response.status === 503 ? body : undefined
+    }, 30_000)
+    assert.match(notReady, /state store does not answer/)
+    assert.ok(!notReady.includes(postgres.password))
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, 'alive all along')
+    assert.equal(snyk.importsOf('acme/during:1').length, 0, 'nothing is submitted without a claim')
+
+    await postgres.startServer()
+    await until('the image found during the outage submitted', () => snyk.importsOf('acme/during:1').length === 1, 60_000)
+    await until('ready again', async () => (await fetch(`${url}/readyz`)).status === 200, 30_000)
+    assert.equal(snyk.importsOf('acme/before:1').length, 1, 'nothing submitted twice')
+    watch.child.kill('SIGTERM')
+    assert.equal(await watch.exited, 0)
   })
 })

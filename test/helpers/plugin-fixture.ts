@@ -1,6 +1,6 @@
 // The built CLI installed as a kubectl plugin (kubectl-snyk_watch on PATH), three real clusters with the
 // realistic workload, and a way to run the real kubectl against them, as a user would.
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {mkdtemp, rm, symlink} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -21,6 +21,8 @@ export interface PluginFixture {
   set: ClusterSet
   /** Runs the real kubectl with the plugin on PATH, the clusters' kubeconfig and `env` on top. */
   kubectl(args: string[], env: NodeJS.ProcessEnv): Promise<KubectlRun>
+  /** The same, as a process left running (watch): the caller stops it. */
+  spawnKubectl(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams
   stop(): Promise<void>
 }
 
@@ -35,20 +37,20 @@ export async function startPluginFixture(names = ['e2e-a', 'e2e-b', 'e2e-c']): P
     await seedWorkload(set)
     const kubeconfig = await writeKubeconfig(path.join(set.workDir, 'config'), set.clusters.map((cluster) => ({cluster})))
     await symlink(path.join(root, 'bin', 'run.js'), path.join(pathDir, 'kubectl-snyk_watch'))
+    // Node 22 from the project's devDependencies stands in for the user's node.
+    const environment = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter), HOME: set.workDir, KUBECONFIG: kubeconfig, ...env})
+    const spawnKubectl = (args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams => spawn(set.binaries.kubectl, args, {env: environment(env), stdio: 'pipe'})
     const kubectl = (args: string[], env: NodeJS.ProcessEnv): Promise<KubectlRun> =>
       new Promise((resolve) => {
-        const child = spawn(set.binaries.kubectl, args, {
-          // Node 22 from the project's devDependencies stands in for the user's node.
-          env: {PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter), HOME: set.workDir, KUBECONFIG: kubeconfig, ...env},
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
+        const child = spawnKubectl(args, env)
+        child.stdin.end()
         let stdout = ''
         let stderr = ''
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
         child.on('close', (code) => resolve({code, stdout, stderr}))
       })
-    return {set, kubectl, stop}
+    return {set, kubectl, spawnKubectl, stop}
   } catch (error) {
     await stop()
     throw error

@@ -70,6 +70,9 @@ The pod of either mode. Paths: the state store under /var/lib/snyk-watch, the to
 */}}
 {{- define "kubectl-snyk-watch.podSpec" -}}
 {{- $watch := eq .Values.mode "watch" -}}
+{{- if and .Values.postgres.enabled (not .Values.clusterName) }}
+{{- fail "postgres.enabled needs clusterName: on a shared database every cluster needs a name of its own" }}
+{{- end }}
 serviceAccountName: {{ include "kubectl-snyk-watch.serviceAccountName" . }}
 enableServiceLinks: false
 {{- with .Values.imagePullSecrets }}
@@ -115,7 +118,9 @@ containers:
     imagePullPolicy: {{ .Values.image.pullPolicy }}
     args:
       - {{ include "kubectl-snyk-watch.component" . }}
+      {{- if not .Values.postgres.enabled }}
       - --state=/var/lib/snyk-watch/state.db
+      {{- end }}
       - --token-file=/var/run/secrets/snyk-watch/token
       {{- if $watch }}
       - --listen=:{{ .Values.watch.metrics.port }}
@@ -147,6 +152,14 @@ containers:
             key: {{ .Values.snyk.orgKey }}
             optional: true
         {{- end }}
+      {{- if .Values.postgres.enabled }}
+      # The shared store's URL from its Secret: in the environment, not in the arguments (the process title).
+      - name: SNYK_WATCH_STATE
+        valueFrom:
+          secretKeyRef:
+            name: {{ required "postgres.existingSecret: the Secret holding the database URL" .Values.postgres.existingSecret }}
+            key: {{ .Values.postgres.urlKey }}
+      {{- end }}
       {{- with .Values.snyk.api }}
       - name: SNYK_WATCH_API
         value: {{ . | quote }}
@@ -188,9 +201,12 @@ containers:
       {{- end }}
 volumes:
   - name: state
-    {{- if and (not $watch) .Values.persistence.enabled }}
+    {{- if and (not $watch) .Values.persistence.enabled (not .Values.postgres.enabled) }}
     persistentVolumeClaim:
       claimName: {{ default (printf "%s-state" (include "kubectl-snyk-watch.fullname" .)) .Values.persistence.existingClaim }}
+    {{- else if .Values.postgres.enabled }}
+    # The state is in the shared database; nothing is written here.
+    emptyDir: {sizeLimit: 1Mi}
     {{- else }}
     # watch: each replica keeps its own store (a replica taking over resubmits what its store has not recorded).
     emptyDir: {}

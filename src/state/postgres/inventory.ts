@@ -165,6 +165,11 @@ export class PostgresInventory {
     return rowCount ?? 0
   }
 
+  async forgetPlacementsSeenBefore(cutoff: number): Promise<number> {
+    const {rowCount} = await this.#c.query('DELETE FROM placements WHERE last_seen < $1', [Math.floor(cutoff)])
+    return rowCount ?? 0
+  }
+
   async forgetPod(target: string, namespace: string, pod: string): Promise<number> {
     const {rowCount} = await this.#c.query('DELETE FROM placements WHERE target = $1 AND namespace = $2 AND pod = $3', [target, namespace, pod])
     return rowCount ?? 0

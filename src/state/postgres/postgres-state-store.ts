@@ -122,6 +122,9 @@ export class PostgresStateStore implements StateStore {
   forgetPod(target: string, namespace: string, pod: string): Promise<number> {
     return this.#inventory.forgetPod(target, namespace, pod)
   }
+  forgetPlacementsSeenBefore(cutoff: number): Promise<number> {
+    return this.#inventory.forgetPlacementsSeenBefore(cutoff)
+  }
 
   claim(key: string, options: ClaimOptions): Promise<ClaimResult> {
     return this.#claims.claim(key, options)

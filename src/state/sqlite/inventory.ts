@@ -132,6 +132,11 @@ export class SqliteInventory {
     return Number(this.#c.run('DELETE FROM placements WHERE target = ? AND last_seen < ?', target, listStartedAt).changes)
   }
 
+  /** Retention: removes every target's placements not seen since `cutoff`. Returns how many were removed. */
+  forgetPlacementsSeenBefore(cutoff: number): number {
+    return Number(this.#c.run('DELETE FROM placements WHERE last_seen < ?', Math.floor(cutoff)).changes)
+  }
+
   /** Removes a deleted pod's placements (a watch DELETED event). Returns how many were removed. */
   forgetPod(target: string, namespace: string, pod: string): number {
     return Number(this.#c.run('DELETE FROM placements WHERE target = ? AND namespace = ? AND pod = ?', target, namespace, pod).changes)

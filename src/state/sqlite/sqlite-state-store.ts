@@ -75,6 +75,9 @@ export class SqliteStateStore implements StateStore {
   forgetPod(target: string, namespace: string, pod: string): number {
     return this.#inventory.forgetPod(target, namespace, pod)
   }
+  forgetPlacementsSeenBefore(cutoff: number): number {
+    return this.#inventory.forgetPlacementsSeenBefore(cutoff)
+  }
 
   claim(key: string, options: ClaimOptions): ClaimResult {
     return this.#claims.claim(key, options)

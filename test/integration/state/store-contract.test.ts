@@ -78,6 +78,18 @@ for (const backend of backends) {
       assert.equal((await summaries(store, {includeNotRunning: true})).length, 4, 'the others stay as history')
     })
 
+    test('retention: placements of any target not seen since the cutoff are forgotten; their images stay as history', async (t) => {
+      const {store, advance} = await withClock(backend, t)
+      const run = await store.beginRun('sync')
+      await store.recordObservations(run, prod, manyObservations(3, {target: prod, cluster: 'prod'}))
+      advance(2 * day)
+      await store.recordObservations(run, prod, [observation({target: prod, cluster: 'prod', pod: 'web-0'})], {mode: 'merge'})
+      assert.equal(await store.forgetPlacementsSeenBefore((await store.now()) - day), 4, "dev's nginx (not listed since) and prod's three pods seen two days ago")
+      const running = await summaries(store)
+      assert.deepEqual(running.map((image) => [image.image.repository, image.placements.map((p) => p.target)]), [['library/nginx', [prod]]])
+      assert.equal((await summaries(store, {includeNotRunning: true})).length, 4, 'the images stay')
+    })
+
     test('drift: a tag seen at a new digest is reported once, with the digest it had before', async (t) => {
       const {store} = await withClock(backend, t)
       const run = await store.beginRun('sync')
@@ -204,7 +216,7 @@ for (const backend of backends) {
       assert.equal((await summaries(store, {states: ['none'], clusters: ['dev']})).length, 0)
       const [first] = await summaries(store, {targets: [dev]})
       assert.deepEqual(first?.placements, [{target: dev, cluster: 'dev', namespace: 'default', workload: {kind: 'Deployment', name: 'web'}}])
-      assert.deepEqual(first?.image, {registry: 'docker.io', repository: 'library/nginx', tag: '1.25'})
+      assert.deepEqual(first?.image, {registry: 'docker.io', repository: 'library/nginx', tag: '1.25', digest: digestOf('library/nginx:1.25')}, 'at the digest it runs')
     })
 
     test('dataVersion changes when another connection commits, and not otherwise', async (t) => {

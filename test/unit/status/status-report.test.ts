@@ -52,6 +52,16 @@ describe('status report', () => {
     assert.deepEqual(images([nginx, redis, api], {...noFilters, results: ['not-submitted', 'skipped']}).map((i) => i.repository), ['bitnami/redis', 'acme/api'])
   })
 
+  it('--all also lists images that run nowhere now (history), unless filtering by where they run', () => {
+    const gone = listing('acme/old', '0.9', 'sha256:dddd', [], monitored(5))
+    assert.deepEqual(images([nginx, gone]).map((i) => i.repository), ['library/nginx'], 'by default: what runs now')
+    const all = images([nginx, gone], {...noFilters, all: true})
+    assert.deepEqual(all.map((i) => i.repository), ['library/nginx', 'acme/old'])
+    assert.deepEqual(all[1]?.runsIn, {clusters: [], namespaces: [], workloads: [], containers: 0})
+    assert.equal(all[1]?.result, 'monitored')
+    assert.deepEqual(images([nginx, gone], {...noFilters, all: true, contexts: ['east']}).map((i) => i.repository), ['library/nginx'])
+  })
+
   it('groups by cluster, namespace and workload', () => {
     const all = images([nginx, redis, api])
     assert.deepEqual(groupImages(all, 'cluster').map((g) => [g.cluster, g.images.length]), [['east', 2], ['west', 2]])
