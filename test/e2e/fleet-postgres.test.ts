@@ -149,7 +149,9 @@ describe('kubectl snyk-watch on a shared PostgreSQL store', () => {
     assert.equal(snyk.importsOf('acme/during:1').length, 0, 'nothing is submitted without a claim')
 
     await postgres.startServer()
-    await until('the image found during the outage submitted', () => snyk.importsOf('acme/during:1').length === 1, 60_000)
+    await until('the image found during the outage submitted', () => snyk.importsOf('acme/during:1').length === 1, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the watch said:\n${watch.output().slice(-6000)}`, {cause: error})
+    })
     await until('ready again', async () => (await fetch(`${url}/readyz`)).status === 200, 30_000)
     assert.equal(snyk.importsOf('acme/before:1').length, 1, 'nothing submitted twice')
     watch.child.kill('SIGTERM')
