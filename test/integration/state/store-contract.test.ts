@@ -2,11 +2,14 @@
 // and status rely on, through the StateStore seam only. Times come from a clock given to the store, except where a
 // test is about real time (leases between processes).
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {after, describe, test} from 'node:test'
 import type {ClaimResult, ImageSummary, ListImagesFilter} from '../../../src/state/records.ts'
 import type {StateStore} from '../../../src/state/state-store.ts'
 import {submissionTransitions, unfinishedStates, type StateOrNone} from '../../../src/state/submission-states.ts'
-import {digestOf, manyObservations, observation} from '../../unit/state/fixtures/state-fixtures.ts'
+import {digestOf, manyObservations, observation, startWorker, type Worker} from '../../unit/state/fixtures/state-fixtures.ts'
 import {allBackends, freshStore, type StoreBackend} from './store-backends.ts'
 
 const dev = '/home/me/.kube/config#dev'
@@ -15,6 +18,28 @@ const hour = 3_600_000
 const day = 24 * hour
 const lease = 10 * 60_000
 const submitted = {integrationId: 'int-1', integrationType: 'docker-hub', targetName: 'library/nginx:1.25', jobUrl: 'https://api.snyk.io/v1/org/o/integrations/int-1/import/job-1'}
+
+const claimer = '../../../integration/state/fixtures/store-claimer.ts'
+
+/** Keys written to a file for the claimer processes. */
+function keysFile(keys: readonly string[], t: {after: (fn: () => void) => void}): string {
+  const file = path.join(tmpdir(), `snyk-watch-keys-${process.pid}-${Math.random().toString(36).slice(2)}.json`)
+  writeFileSync(file, JSON.stringify(keys))
+  t.after(() => {
+    try {
+      writeFileSync(file, '')
+    } catch {
+      // gone already
+    }
+  })
+  return file
+}
+
+function killOnExit(t: {after: (fn: () => void) => void}, workers: Worker[]): void {
+  t.after(() => {
+    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL')
+  })
+}
 
 const backends = await allBackends()
 after(async () => {
@@ -232,6 +257,65 @@ for (const backend of backends) {
         after = await reader.dataVersion()
       }
       assert.notEqual(after, before)
+    })
+
+    test('two processes racing to claim the same 200 images claim each exactly once', async (t) => {
+      const {store, at} = await freshStore(backend, t)
+      const run = await store.beginRun('sync')
+      const keys = (await store.recordObservations(run, dev, manyObservations(200, {target: dev}))).imageKeys
+      // Half were left queued by an earlier watch (a claim updates a row), half are new (a claim inserts one).
+      await store.persistQueue(keys.filter((_, i) => i % 2 === 0), run)
+      const file = keysFile(keys, t)
+      const workers = [startWorker(claimer, [at.location, file, 'race']), startWorker(claimer, [at.location, file, 'race'])]
+      killOnExit(t, workers)
+      const runIds = await Promise.all(workers.map(async (worker) => (await worker.waitForLine(/^ready /)).split(' ')[1]))
+      const start = Date.now() + 500
+      for (const worker of workers) worker.child.stdin.end(`go ${start}\n`)
+      const results = await Promise.all(workers.map((worker) => worker.exited))
+      for (const result of results) assert.equal(result.code, 0, result.stderr)
+      const [a = [], b = []] = results.map(({lines}) => JSON.parse(lines.find((line) => line.startsWith('won '))?.slice(4) ?? '[]') as string[])
+      t.diagnostic(`${backend.name}: process a claimed ${a.length}, process b ${b.length}`)
+      assert.deepEqual([...a, ...b].sort(), [...keys].sort(), 'every image claimed')
+      assert.equal(new Set([...a, ...b]).size, keys.length, 'no image claimed twice')
+      const holders = new Map((await store.pendingWork()).map((work) => [work.key, work.claim?.runId]))
+      for (const key of a) assert.equal(holders.get(key), runIds[0])
+      for (const key of b) assert.equal(holders.get(key), runIds[1])
+    })
+
+    test("a holder killed with SIGKILL: its claims hold until their lease ends, then another run takes them over", async (t) => {
+      const {store, at} = await freshStore(backend, t)
+      const run = await store.beginRun('sync')
+      const keys = (await store.recordObservations(run, dev, manyObservations(20, {target: dev}))).imageKeys
+      const leaseMs = 3_000
+      const worker = startWorker(claimer, [at.location, keysFile(keys, t), 'hold', String(leaseMs)])
+      killOnExit(t, [worker])
+      const killedRun = (await worker.waitForLine(/^ready /)).split(' ')[1]
+      worker.child.stdin.write(`go ${Date.now()}\n`)
+      assert.equal((JSON.parse((await worker.waitForLine(/^won /)).slice(4)) as string[]).length, 20)
+      worker.child.kill('SIGKILL')
+      const killedAt = Date.now()
+      await worker.exited
+      const other = await store.beginRun('sync')
+      const options = {runId: other, resubmitAfterMs: day, leaseMs: lease}
+      const first = await store.claim(keys[0]!, options)
+      if (Date.now() - killedAt < leaseMs - 500) assert.equal(reasonOf(first), 'in-flight', 'the lease still holds')
+      let taken = first
+      while (!taken.claimed) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        taken = await store.claim(keys[0]!, options)
+      }
+      assert.ok(Date.now() - killedAt >= leaseMs - 1_000, `taken over ${Date.now() - killedAt} ms after the kill (lease ${leaseMs} ms)`)
+      assert.deepEqual(taken, {claimed: true, previousState: 'queued', takenOverFrom: killedRun})
+      // The others were claimed a few milliseconds later: their leases end as many milliseconds later.
+      for (const key of keys.slice(1)) {
+        let claim = await store.claim(key, options)
+        for (let tries = 0; !claim.claimed && tries < 20; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          claim = await store.claim(key, options)
+        }
+        assert.equal(claim.claimed && claim.takenOverFrom, killedRun, key)
+      }
+      assert.deepEqual((await store.claimHolders()).map((h) => [h.runId, h.claims]), [[other, 20]])
     })
 
     const states: readonly StateOrNone[] = ['none', 'queued', 'submitting', 'submitted', 'monitored', 'failed', 'skipped']

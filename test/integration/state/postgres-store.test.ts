@@ -1,0 +1,73 @@
+// What only the PostgreSQL store has to get right, on a real server: processes creating the schema at the same
+// moment, logins refused without the password showing, connections the server drops, a schema from a newer version.
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+import pg from 'pg'
+import {StateStoreError} from '../../../src/state/state-store-error.ts'
+import {openStore} from '../../../src/state/state-store.ts'
+import {PostgresServer} from '../../controlplane/postgres-server.ts'
+import {manyObservations} from '../../unit/state/fixtures/state-fixtures.ts'
+
+describe('the PostgreSQL state store', () => {
+  let server: PostgresServer
+  before(async () => {
+    server = await PostgresServer.start()
+  })
+  after(() => server?.stop())
+
+  const sql = async (url: string, text: string) => {
+    const client = new pg.Client({connectionString: url})
+    await client.connect()
+    try {
+      return (await client.query(text)).rows as Array<Record<string, unknown>>
+    } finally {
+      await client.end()
+    }
+  }
+
+  it('eight connections opening a new database at once (as processes starting together do) create the schema once, under the advisory lock', async () => {
+    const url = await server.createDatabase('racing')
+    const stores = await Promise.all(Array.from({length: 8}, () => openStore(url)))
+    try {
+      assert.deepEqual(await sql(url, 'SELECT version FROM snyk_watch_schema'), [{version: 1}])
+      const run = await stores[3]!.beginRun('sync')
+      assert.equal((await stores[5]!.getRun(run))?.command, 'sync', 'one schema, seen by all')
+    } finally {
+      for (const store of stores) await store.close()
+    }
+  })
+
+  it('a refused login names the server and the fix, with the URL masked and no password', async () => {
+    const url = (await server.createDatabase('login')).replace(encodeURIComponent(server.password), 'wrong-secret-pw')
+    await assert.rejects(openStore(url), (error: unknown) => {
+      assert.ok(error instanceof StateStoreError)
+      assert.equal(error.code, 'STATE_STORE_UNREACHABLE')
+      assert.match(error.message, new RegExp(`refused the login for postgres://${server.user}:\\*{5}@127\\.0\\.0\\.1:${server.port}/`))
+      assert.doesNotMatch(`${error.message} ${error.path} ${error.suggestions.join(' ')}`, /wrong-secret-pw/)
+      assert.match(error.suggestions.join(' '), /PGPASSWORD or PGPASSFILE/)
+      return true
+    })
+  })
+
+  it('connections the server drops (a failover, an idle timeout) are replaced: the next calls succeed', async () => {
+    const url = await server.createDatabase('dropped')
+    const store = await openStore(url)
+    try {
+      const run = await store.beginRun('watch')
+      const keys = (await store.recordObservations(run, 'cluster:a', manyObservations(5, {target: 'cluster:a'}))).imageKeys
+      const killed = await sql(server.url(), "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = 'kubectl-snyk-watch'")
+      assert.ok(killed.length > 0, 'the store had connections to drop')
+      for (const key of keys) assert.equal((await store.claim(key, {runId: run, resubmitAfterMs: 0, leaseMs: 60_000})).claimed, true)
+      assert.equal((await store.claimedKeys(run)).length, 5)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('a database written by a newer version is refused (exit 2), not migrated down', async () => {
+    const url = await server.createDatabase('newer')
+    await (await openStore(url)).close()
+    await sql(url, 'UPDATE snyk_watch_schema SET version = 99')
+    await assert.rejects(openStore(url), (error: unknown) => error instanceof StateStoreError && error.code === 'STATE_STORE_TOO_NEW' && error.exitCode === 2 && /schema version 99/.test(error.message))
+  })
+})
