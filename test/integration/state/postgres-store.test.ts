@@ -1,12 +1,15 @@
 // What only the PostgreSQL store has to get right, on a real server: processes creating the schema at the same
 // moment, logins refused without the password showing, connections the server drops, a schema from a newer version.
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
 import pg from 'pg'
 import {StateStoreError} from '../../../src/state/state-store-error.ts'
 import {openStore} from '../../../src/state/state-store.ts'
 import {PostgresServer} from '../../controlplane/postgres-server.ts'
-import {manyObservations} from '../../unit/state/fixtures/state-fixtures.ts'
+import {manyObservations, repoRoot} from '../../unit/state/fixtures/state-fixtures.ts'
 
 describe('the PostgreSQL state store', () => {
   let server: PostgresServer
@@ -69,5 +72,36 @@ describe('the PostgreSQL state store', () => {
     await (await openStore(url)).close()
     await sql(url, 'UPDATE snyk_watch_schema SET version = 99')
     await assert.rejects(openStore(url), (error: unknown) => error instanceof StateStoreError && error.code === 'STATE_STORE_TOO_NEW' && error.exitCode === 2 && /schema version 99/.test(error.message))
+  })
+
+  it('status --watch on the database: a new document when another process commits (LISTEN/NOTIFY), none while nothing changes', async (t) => {
+    const url = await server.createDatabase('live')
+    const store = await openStore(url)
+    t.after(() => store.close())
+    const run = await store.beginRun('sync')
+    await store.recordObservations(run, 'cluster:a', manyObservations(2, {target: 'cluster:a', cluster: 'a'}))
+    const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'node'), [path.join(repoRoot, 'test', 'helpers', 'status-command.ts'), '--state', url, '--watch', '-o', 'json', '--interval', '100ms'], {stdio: ['ignore', 'pipe', 'pipe']})
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const documents = () => stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as {counts: {images: number}; statePath: string})
+    const waitFor = async (what: string, test: () => boolean) => {
+      for (const started = Date.now(); !test(); await sleep(25)) if (Date.now() - started > 15_000) assert.fail(`timed out waiting for ${what}; stdout:\n${stdout}\nstderr:\n${stderr}`)
+    }
+    await waitFor('the first document', () => documents().length === 1)
+    assert.equal(documents()[0]?.counts.images, 2)
+    assert.match(documents()[0]!.statePath, /^postgres:\/\/snyk_watch_admin:\*{5}@/)
+    await sleep(500)
+    assert.equal(documents().length, 1, 'nothing new while nothing changes')
+    await store.recordObservations(run, 'cluster:b', manyObservations(3, {target: 'cluster:b', cluster: 'b', prefix: 'b'}))
+    await waitFor('a document with the new images', () => documents().at(-1)?.counts.images === 5)
+    child.kill('SIGINT')
+    await new Promise((resolve) => child.once('exit', resolve))
+    assert.equal(child.exitCode, 0, stderr)
+    assert.ok(!(stdout + stderr).includes(server.password))
   })
 })
