@@ -23,7 +23,7 @@ import type {
   SubmissionRecord,
   SubmittedDetails,
 } from './records.ts'
-import {isPostgresUrl} from './postgres/location.ts'
+import {hidePasswordFromProcessTitle, isPostgresUrl} from './postgres/location.ts'
 import {openSqliteConnection} from './sqlite/connection.ts'
 import {SqliteStateStore} from './sqlite/sqlite-state-store.ts'
 
@@ -128,6 +128,7 @@ export function openStateStore(file: string, options: StateStoreOptions = {}): S
  */
 export async function openStore(location: string, options: StateStoreOptions & {env?: NodeJS.ProcessEnv} = {}): Promise<StateStore> {
   if (isPostgresUrl(location)) {
+    hidePasswordFromProcessTitle(location)
     const {openPostgresStateStore} = await import('./postgres/postgres-state-store.ts')
     return openPostgresStateStore(location, options)
   }

@@ -2,6 +2,7 @@
 // one real PostgreSQL database shared by every process (`--state postgres://...`), as a platform team runs it.
 import assert from 'node:assert/strict'
 import type {ChildProcessWithoutNullStreams} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {after, before, describe, it, type TestContext} from 'node:test'
 import {freePort} from '../controlplane/ports.ts'
 import {PostgresServer} from '../controlplane/postgres-server.ts'
@@ -114,6 +115,12 @@ describe('kubectl snyk-watch on a shared PostgreSQL store', () => {
     const standby = leader === a ? b : a
     await until('the first image', () => snyk.importsOf('acme/ha-one:1').length === 1, 30_000)
     await until('the standby following', () => standby.logged(/^following/).length > 0, 30_000)
+    for (const replica of [a, b]) {
+      // The URL with its password was on the command line: ps and /proc show it masked.
+      const cmdline = readFileSync(`/proc/${replica.child.pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+      assert.match(cmdline, /kubectl-snyk-watch watch --state postgres:\/\/snyk_watch_admin:\*{5}@/)
+      assert.ok(!cmdline.includes(postgres.password), cmdline)
+    }
 
     leader.child.kill('SIGKILL')
     await until('the standby leading', () => standby.logged(/^leading/).length > 0, 15_000)

@@ -57,3 +57,13 @@ export function connectionStringOf(url: string, env: NodeJS.ProcessEnv = process
   }
   return parsed.toString()
 }
+
+/**
+ * A password given on the command line (`--state postgres://user:secret@...`) would show in `ps` and
+ * /proc/<pid>/cmdline for as long as the process runs: the process title is rewritten with the URL masked.
+ * (The environment, SNYK_WATCH_STATE or PGPASSWORD, is readable only by the same user and root.)
+ */
+export function hidePasswordFromProcessTitle(url: string, argv: readonly string[] = process.argv): void {
+  if (maskedUrl(url) === url || !argv.some((arg) => arg.includes(url))) return
+  process.title = ['kubectl-snyk-watch', ...argv.slice(2).map((arg) => arg.replaceAll(url, maskedUrl(url)))].join(' ')
+}
