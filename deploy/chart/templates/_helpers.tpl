@@ -131,12 +131,12 @@ containers:
       - --leader-elect-lease-duration={{ . }}
       {{- end }}
       {{- end }}
-      {{- with .Values.clusterName }}
-      - --cluster-name={{ . }}
-      {{- end }}
       - --shutdown-timeout={{ .Values.watch.shutdownTimeout }}
       {{- else }}
       - --timeout={{ .Values.cronjob.timeout }}
+      {{- end }}
+      {{- with .Values.clusterName }}
+      - --cluster-name={{ . }}
       {{- end }}
       {{- range .Values.extraArgs }}
       - {{ . | quote }}
