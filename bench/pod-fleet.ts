@@ -153,7 +153,7 @@ const catalogue = {apps: imagesOf(appSources), infra: imagesOf(infraSources), si
 // --- Deterministic randomness. ---
 
 /** mulberry32: a small seeded PRNG, so every run seeds the same fleet. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0

@@ -36,12 +36,20 @@ export async function waitForHolders(o: {
   const waitStarted = await store.now()
   const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: o.leaseMs}
   const signal = AbortSignal.any([deps.signal, deps.stop])
+  // One round looks at every held image: the store's clock and each holder's run are read once per round, not
+  // once per image (many processes sharing a database wait for each other's images by the thousand).
+  let round: {now: number; holders: Map<string, Promise<ClaimHolder>>} = {now: 0, holders: new Map()}
+  const holderOf = (holder: string, expiresAt: number): Promise<ClaimHolder> => {
+    let described = round.holders.get(`${holder}@${expiresAt}`)
+    if (described === undefined) round.holders.set(`${holder}@${expiresAt}`, (described = describeHolder(store, holder, expiresAt)))
+    return described
+  }
   /** True when the image no longer waits: its outcome is known, or this run took it over. */
   const look = async (item: HeldWork): Promise<boolean> => {
     const {key} = item.entry
     const record = await store.getSubmission(key)
-    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > (await store.now())) {
-      item.holder = await describeHolder(store, record.claim.runId, record.claim.expiresAt)
+    if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > round.now) {
+      item.holder = await holderOf(record.claim.runId, record.claim.expiresAt)
       o.markHeld(item.result, item.holder)
       return false
     }
@@ -60,7 +68,7 @@ export async function waitForHolders(o: {
       return true
     }
     if (claim.reason === 'in-flight') {
-      item.holder = await describeHolder(store, claim.heldBy, claim.expiresAt)
+      item.holder = await holderOf(claim.heldBy, claim.expiresAt)
       o.markHeld(item.result, item.holder)
       return false
     }
@@ -78,6 +86,7 @@ export async function waitForHolders(o: {
     }
     return true
   }
+  let rounds = 0
   while (held.length > 0 && !signal.aborted && !o.fatal() && deps.clock() < deadline) {
     try {
       await sleep(Math.max(1, Math.min(pollMs, deadline - deps.clock())), undefined, {signal})
@@ -85,7 +94,9 @@ export async function waitForHolders(o: {
       break
     }
     if (o.fatal()) break
-    o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
+    // Runs gone from this host are looked for every fourth round (about 2 s): it reads every holder's run.
+    if (rounds++ % 4 === 0) o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
+    round = {now: await store.now(), holders: new Map()}
     for (let i = held.length - 1; i >= 0; i--) if (await look(held[i]!)) held.splice(i, 1)
   }
 }

@@ -11,6 +11,9 @@ import {releaseClaimsOf} from './claims.ts'
 import type {PostgresConnection, Queryable} from './connection.ts'
 import {runOf, runOutcomes} from './rows.ts'
 
+/** How stale an image's (or a tag digest's) `last_seen` may get before a listing writes it again. */
+const touchEveryMs = 60_000
+
 interface ImageRow {
   key: string
   registry: string
@@ -64,26 +67,19 @@ export class PostgresInventory {
       placements.set(`${observation.namespace}\u0000${observation.pod}\u0000${observation.containerKind}\u0000${observation.container}`, {observation, key})
     }
     const imageKeys = [...images.keys()]
+    // Images the store has not seen are inserted first, in a short transaction of their own: a new key's row is
+    // locked until its insert commits, and every process of a fleet lists the same new images at once; holding
+    // those locks for the whole page would make them wait for each other's pages. An image row without a
+    // placement is history, harmless if the page then fails.
+    // The tags' digests (drift) the same way: pairs every process of a fleet sees at once.
+    const {inserted, drift} = await this.#c.transaction(async (q) => {
+      const at = await this.#c.now(q)
+      return {inserted: await this.#insertNewImages(q, [...images.values()], at), drift: await this.#recordTagDigests(q, imageKeys.map((key) => images.get(key)!), at)}
+    })
     return this.#c.transaction(async (q) => {
       const now = await this.#c.now(q)
       if (mode === 'replace') await this.#c.query('DELETE FROM placements WHERE target = $1', [target], q)
-      const sorted = [...images.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      const upserted = await this.#c.query<{id: number; key: string; inserted: boolean}>(
-        `INSERT INTO images (key, registry, repository, tag, digest, first_seen, last_seen)
-         SELECT u.key, u.registry, u.repository, u.tag, u.digest, $6, $6
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(key, registry, repository, tag, digest, n) ORDER BY u.n
-         ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen
-         RETURNING id, key, (xmax = 0) AS inserted`,
-        [sorted.map((i) => i.key), sorted.map((i) => i.registry), sorted.map((i) => i.repository), sorted.map((i) => i.tag), sorted.map((i) => i.digest), now],
-        q,
-      )
-      const ids = new Map<string, number>()
-      const inserted = new Set<string>()
-      for (const row of upserted.rows) {
-        ids.set(row.key, row.id)
-        if (row.inserted) inserted.add(row.key)
-      }
-      const drift = await this.#recordTagDigests(q, imageKeys.map((key) => images.get(key)!), now)
+      const ids = await this.#imageIds(q, [...images.values()], now)
       if (placements.size > 0) {
         const rows = [...placements.values()]
         const column = <T>(of: (o: ImageObservation, key: string) => T): T[] => rows.map(({observation, key}) => of(observation, key))
@@ -118,6 +114,45 @@ export class PostgresInventory {
     })
   }
 
+  /** Inserts the images the store has not seen, in key order; returns the keys this call inserted. */
+  async #insertNewImages(q: Queryable, images: readonly ImageRow[], now: number): Promise<Set<string>> {
+    const inserted = new Set<string>()
+    if (images.length === 0) return inserted
+    const known = await this.#c.query<{key: string}>('SELECT key FROM images WHERE key = ANY($1::text[])', [images.map((image) => image.key)], q)
+    const seen = new Set(known.rows.map((row) => row.key))
+    const missing = images.filter((image) => !seen.has(image.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    if (missing.length === 0) return inserted
+    // ON CONFLICT DO NOTHING: another process inserting the same key at the same moment inserts it, not both.
+    const added = await this.#c.query<{key: string}>(
+      `INSERT INTO images (key, registry, repository, tag, digest, first_seen, last_seen)
+       SELECT u.key, u.registry, u.repository, u.tag, u.digest, $6, $6
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(key, registry, repository, tag, digest, n) ORDER BY u.n
+       ON CONFLICT (key) DO NOTHING RETURNING key`,
+      [missing.map((i) => i.key), missing.map((i) => i.registry), missing.map((i) => i.repository), missing.map((i) => i.tag), missing.map((i) => i.digest), now],
+      q,
+    )
+    for (const row of added.rows) inserted.add(row.key)
+    return inserted
+  }
+
+  /**
+   * The images' ids (all exist: see #insertNewImages). Rows are read without a lock, and `last_seen` written only
+   * when older than `touchEveryMs`: every process of a fleet lists the same images, and a row a page's transaction
+   * writes stays locked until it commits, so touching every row on every page would make the processes (their
+   * claims too) wait for each other.
+   */
+  async #imageIds(q: Queryable, images: readonly ImageRow[], now: number): Promise<Map<string, number>> {
+    const ids = new Map<string, number>()
+    if (images.length === 0) return ids
+    const known = await this.#c.query<{id: number; key: string; last_seen: number}>('SELECT id, key, last_seen FROM images WHERE key = ANY($1::text[])', [images.map((image) => image.key)], q)
+    for (const row of known.rows) ids.set(row.key, row.id)
+    const gone = images.find((image) => !ids.has(image.key))
+    if (gone !== undefined) throw new BugError(`recordObservations: image ${gone.key} vanished between its insert and its page`)
+    const stale = known.rows.filter((row) => row.last_seen < now - touchEveryMs).map((row) => row.id).sort((a, b) => a - b)
+    if (stale.length > 0) await this.#c.query('UPDATE images SET last_seen = $1 WHERE id = ANY($2::bigint[]) AND last_seen < $1', [now, stale], q)
+    return ids
+  }
+
   /** Marks each image's (tag, digest) seen; a pair new for a tag seen before at another digest is drift. */
   async #recordTagDigests(q: Queryable, images: readonly ImageRow[], now: number): Promise<DriftEvent[]> {
     const pairs = new Map<string, {tag: string; digest: string; key: string}>()
@@ -129,12 +164,21 @@ export class PostgresInventory {
     }
     if (pairs.size === 0) return []
     const all = [...pairs.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
-    const touched = await this.#c.query<{tag: string; digest: string}>(
-      `UPDATE tag_digests t SET last_seen = $3 FROM unnest($1::text[], $2::text[]) AS u(tag, digest) WHERE t.tag = u.tag AND t.digest = u.digest RETURNING t.tag, t.digest`,
-      [all.map((p) => p.tag), all.map((p) => p.digest), now],
+    // Read without a lock; written only when stale (see #upsertImages): the same pairs are every process's.
+    const known = await this.#c.query<{tag: string; digest: string; last_seen: number}>(
+      'SELECT t.tag, t.digest, t.last_seen FROM tag_digests t JOIN unnest($1::text[], $2::text[]) AS u(tag, digest) ON t.tag = u.tag AND t.digest = u.digest',
+      [all.map((p) => p.tag), all.map((p) => p.digest)],
       q,
     )
-    const seen = new Set(touched.rows.map((row) => `${row.tag}\u0000${row.digest}`))
+    const stale = known.rows.filter((row) => row.last_seen < now - touchEveryMs)
+    if (stale.length > 0) {
+      await this.#c.query(
+        'UPDATE tag_digests t SET last_seen = $3 FROM unnest($1::text[], $2::text[]) AS u(tag, digest) WHERE t.tag = u.tag AND t.digest = u.digest AND t.last_seen < $3',
+        [stale.map((p) => p.tag), stale.map((p) => p.digest), now],
+        q,
+      )
+    }
+    const seen = new Set(known.rows.map((row) => `${row.tag}\u0000${row.digest}`))
     const fresh = all.filter((p) => !seen.has(`${p.tag}\u0000${p.digest}`))
     if (fresh.length === 0) return []
     const tags = [...new Set(fresh.map((p) => p.tag))]

@@ -35,15 +35,18 @@ export class PostgresReports {
     )
   }
 
+  /** One statement (one round trip, one snapshot): the submission with its projects aggregated. */
   async getSubmission(key: string): Promise<SubmissionRecord | undefined> {
-    return this.#c.snapshot(async (q) => {
-      const columns = [...submissionSummaryColumns, ...submissionDetailColumns].map((c) => `s.${c}`).join(', ')
-      const {rows} = await this.#c.query(`SELECT s.image_id, ${columns} FROM submissions s JOIN images i ON i.id = s.image_id WHERE i.key = $1`, [key], q)
-      const row = rows[0]
-      if (row === undefined) return undefined
-      const projects = await this.#c.query('SELECT id, name, url FROM projects WHERE image_id = $1 ORDER BY id COLLATE "C"', [row['image_id']], q)
-      return submissionOf(row, projects.rows.map(projectOf))
-    })
+    const columns = [...submissionSummaryColumns, ...submissionDetailColumns].map((c) => `s.${c}`).join(', ')
+    const {rows} = await this.#c.query(
+      `SELECT ${columns}, (SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name, 'url', p.url) ORDER BY p.id COLLATE "C"), '[]')
+                           FROM projects p WHERE p.image_id = s.image_id) AS projects
+       FROM submissions s JOIN images i ON i.id = s.image_id WHERE i.key = $1`,
+      [key],
+    )
+    const row = rows[0]
+    if (row === undefined) return undefined
+    return submissionOf(row, (row['projects'] as PgRow[]).map(projectOf))
   }
 
   /**
