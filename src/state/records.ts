@@ -22,6 +22,8 @@ export const submissionStates: readonly SubmissionState[] = ['queued', 'submitti
 /** How a run ended. */
 export type RunOutcome = 'succeeded' | 'partial' | 'failed' | 'interrupted'
 
+export const runOutcomes: readonly RunOutcome[] = ['succeeded', 'partial', 'failed', 'interrupted']
+
 export interface RunRecord {
   id: string
   command: string

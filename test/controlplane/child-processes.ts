@@ -4,6 +4,7 @@
 // the run's PID ledger, which `npm test` checks at the end.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {openSync, closeSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {recordStarted} from './process-ledger.ts'
 
 const running = new Set<ChildProcess>()
@@ -26,6 +27,12 @@ setInterval(() => {
   if (!alive(parent)) { for (const pid of living) { try { process.kill(pid, 'SIGKILL') } catch {} } process.exit(0) }
 }, 500)
 `
+
+/** The last `lines` lines of a process's log file ('' when there is none), for error messages. */
+export async function tailOf(file: string, lines = 25): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  return text.split('\n').slice(-lines).join('\n')
+}
 
 /** Starts a long-running process with its output appended to logFile. */
 export function startProcess(command: string, args: string[], logFile: string): ChildProcess {

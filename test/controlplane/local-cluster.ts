@@ -8,7 +8,7 @@ import {networkInterfaces, tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {ControlPlaneBinaries} from './binaries.ts'
-import {startProcess, stopProcess} from './child-processes.ts'
+import {startProcess, stopProcess, tailOf} from './child-processes.ts'
 import {ClusterPki, type IssuedCertificate} from './pki.ts'
 import {freePort} from './ports.ts'
 
@@ -24,11 +24,6 @@ export interface LocalClusterOptions {
 function advertiseAddressArgs(): string[] {
   const candidates = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal)
   return candidates.length > 0 ? [] : ['--advertise-address=192.0.2.250']
-}
-
-async function tail(file: string, lines = 25): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '')
-  return text.split('\n').slice(-lines).join('\n')
 }
 
 export class LocalCluster {
@@ -158,12 +153,12 @@ export class LocalCluster {
     const deadline = Date.now() + this.readyTimeoutMs
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${what} of cluster ${this.name} exited (${child.exitCode ?? child.signalCode}) while starting:\n${await tail(log)}`)
+        throw new Error(`${what} of cluster ${this.name} exited (${child.exitCode ?? child.signalCode}) while starting:\n${await tailOf(log)}`)
       }
       if (await ready().catch(() => false)) return
       await sleep(200)
     }
-    throw new Error(`${what} of cluster ${this.name} was not ready within ${this.readyTimeoutMs} ms:\n${await tail(log)}`)
+    throw new Error(`${what} of cluster ${this.name} was not ready within ${this.readyTimeoutMs} ms:\n${await tailOf(log)}`)
   }
 
   /** A GET on the API server as the admin user (or anonymously), verifying its serving certificate. */

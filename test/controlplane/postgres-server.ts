@@ -7,14 +7,14 @@ import type {ChildProcess} from 'node:child_process'
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {chmodSync, cpSync, existsSync, readFileSync, renameSync, rmSync} from 'node:fs'
-import {chmod, chown, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {chmod, chown, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {promisify} from 'node:util'
 import pg from 'pg'
-import {startProcess, stopProcess} from './child-processes.ts'
+import {startProcess, stopProcess, tailOf} from './child-processes.ts'
 import {freePort} from './ports.ts'
 
 const run = promisify(execFile)
@@ -57,11 +57,6 @@ export function postgresBinDir(asRoot = process.getuid?.() === 0): string {
     }
   }
   return path.join(shared, 'bin')
-}
-
-async function tail(file: string, lines = 20): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '')
-  return text.split('\n').slice(-lines).join('\n')
 }
 
 export class PostgresServer {
@@ -140,14 +135,14 @@ export class PostgresServer {
     })
     const deadline = Date.now() + 30_000
     for (;;) {
-      if (this.#server === undefined) throw new Error(`PostgreSQL exited at start:\n${await tail(this.log)}`)
+      if (this.#server === undefined) throw new Error(`PostgreSQL exited at start:\n${await tailOf(this.log)}`)
       try {
         const client = new pg.Client({host: this.host, port: this.port, user: this.user, password: this.password, database: 'postgres', connectionTimeoutMillis: 1000})
         await client.connect()
         await client.end()
         return
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s (${(error as Error).message}):\n${await tail(this.log)}`, {cause: error})
+        if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s (${(error as Error).message}):\n${await tailOf(this.log)}`, {cause: error})
         await sleep(100)
       }
     }

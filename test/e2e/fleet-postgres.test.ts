@@ -10,6 +10,7 @@ import {startPluginFixture, type PluginFixture} from '../helpers/plugin-fixture.
 import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
 import {expectedTargets} from '../helpers/sync-scenario.ts'
 import {digestOf} from '../helpers/kube-objects.ts'
+import {followJsonLog} from '../helpers/json-log-lines.ts'
 import {until} from '../helpers/watch-fixture.ts'
 import type {SnykEmulator} from '../emulator/snyk-emulator.ts'
 
@@ -78,28 +79,15 @@ describe('kubectl snyk-watch on a shared PostgreSQL store', () => {
   const startWatch = (t: TestContext, snyk: SnykEmulator, database: string, args: string[]): WatchProcess => {
     const child = fixture.spawnKubectl(['snyk-watch', 'watch', '--state', database, '--listen', '127.0.0.1:0', ...args], {SNYK_TOKEN: snyk.token, SNYK_WATCH_ORG: snyk.orgId, SNYK_WATCH_API: snyk.url})
     child.stdin.end()
-    const logs: Array<Record<string, unknown>> = []
     let text = ''
-    let partial = ''
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString()
-      partial += chunk.toString()
-      const lines = partial.split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) {
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>)
-        } catch {
-          logs.push({msg: line, notJson: true})
-        }
-      }
-    })
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const {logs, logged} = followJsonLog(child.stderr)
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     t.after(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     })
-    return {child, logs, exited, output: () => text, logged: (pattern) => logs.filter((line) => pattern.test(String(line['msg'] ?? '')))}
+    return {child, logs, exited, output: () => text, logged}
   }
 
   it('two watch replicas on one database: the leader submits; after it is killed, the new leader submits nothing again', async (t) => {

@@ -11,6 +11,7 @@ import {writeKubeconfig} from '../controlplane/kubeconfig.ts'
 import {startClusters, type ClusterSet} from '../helpers/clusters.ts'
 import {digestOf} from '../helpers/kube-objects.ts'
 import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
+import {followJsonLog} from '../helpers/json-log-lines.ts'
 import {until} from '../helpers/watch-fixture.ts'
 import type {SnykEmulator} from '../emulator/snyk-emulator.ts'
 
@@ -45,25 +46,12 @@ describe('watch processes through kubectl', () => {
       env: {PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter), HOME: set.workDir, KUBECONFIG: kubeconfig, SNYK_TOKEN: snyk.token},
       stdio: ['ignore', 'ignore', 'pipe'],
     })
-    const logs: Array<Record<string, unknown>> = []
-    let partial = ''
-    child.stderr!.on('data', (chunk: Buffer) => {
-      partial += chunk.toString()
-      const lines = partial.split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) {
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>)
-        } catch {
-          logs.push({msg: line, notJson: true})
-        }
-      }
-    })
+    const {logs, logged} = followJsonLog(child.stderr!)
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     t.after(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     })
-    return {child, logs, exited, logged: (pattern) => logs.filter((line) => pattern.test(String(line['msg'] ?? '')))}
+    return {child, logs, exited, logged}
   }
 
   it('two replicas with --leader-elect: one submits; when it is killed, the other takes over within the lease duration', async (t: TestContext) => {

@@ -6,10 +6,10 @@ import {hostname} from 'node:os'
 import {BugError} from '../../errors.ts'
 import type {ImageObservation} from '../../models/image.ts'
 import {imageKey, tagName} from '../image-key.ts'
-import type {DriftEvent, ObservationResult, RecordObservationsOptions, RunOutcome, RunRecord} from '../records.ts'
+import {runOutcomes, type DriftEvent, type ObservationResult, type RecordObservationsOptions, type RunOutcome, type RunRecord} from '../records.ts'
 import {releaseClaimsOf} from './claims.ts'
 import type {PostgresConnection, Queryable} from './connection.ts'
-import {runOf, runOutcomes} from './rows.ts'
+import {runOf} from './rows.ts'
 
 /** How stale an image's (or a tag digest's) `last_seen` may get before a listing writes it again. */
 const touchEveryMs = 60_000

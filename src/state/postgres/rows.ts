@@ -6,8 +6,6 @@ import type {RunOutcome, RunRecord, SnykProjectRef, SubmissionRecord, Submission
 
 export type PgRow = Record<string, unknown>
 
-export const runOutcomes: readonly RunOutcome[] = ['succeeded', 'partial', 'failed', 'interrupted']
-
 /** NULL (or absent) as undefined. */
 export function opt<T>(value: unknown): T | undefined {
   return value === null || value === undefined ? undefined : (value as T)

@@ -5,10 +5,10 @@ import {hostname} from 'node:os'
 import {BugError} from '../../errors.ts'
 import type {ImageObservation} from '../../models/image.ts'
 import {imageKey, tagName} from '../image-key.ts'
-import type {DriftEvent, ObservationResult, RecordObservationsOptions, RunOutcome, RunRecord} from '../records.ts'
+import {runOutcomes, type DriftEvent, type ObservationResult, type RecordObservationsOptions, type RunOutcome, type RunRecord} from '../records.ts'
 import {releaseClaimsOf} from './claims.ts'
 import type {SqliteConnection} from './connection.ts'
-import {integer, runOf, runOutcomes, text} from './rows.ts'
+import {integer, runOf, text} from './rows.ts'
 
 export class SqliteInventory {
   readonly #c: SqliteConnection

@@ -54,8 +54,6 @@ export function claimRowOf(row: Row, state: SubmissionState): SubmissionClaimRow
   }
 }
 
-export const runOutcomes: readonly RunOutcome[] = ['succeeded', 'partial', 'failed', 'interrupted']
-
 // Column lists in the order rows are read as arrays. Each list starts with the columns a report needs
 // (`visitImageSummaries`), so a summary reads a prefix of the full list: fewer values cross from SQLite to
 // JavaScript, which is what reading 20,000 images costs most.
