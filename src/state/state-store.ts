@@ -74,6 +74,8 @@ export interface StateStore {
   // Claims and outcomes.
   /** Decides atomically whether run `options.runId` should submit image `key`, and if so records the claim (state `queued`). */
   claim(key: string, options: ClaimOptions): Awaitable<ClaimResult>
+  /** `claim` for many keys in one transaction, each decided as `claim` would (a sync claims what it listed a batch at a time). */
+  claimMany(keys: readonly string[], options: ClaimOptions): Awaitable<Map<string, ClaimResult>>
   /** The last check before sending the import: marks it `submitting` if `runId` still holds the claim. */
   markSubmitting(key: string, runId: string, options?: {leaseMs?: number}): Awaitable<boolean>
   /** Renews every claim `runId` holds for another `leaseMs`. Returns how many. */
@@ -98,6 +100,8 @@ export interface StateStore {
   // Reports (status).
   recordIssueCounts(counts: readonly ProjectIssueCounts[]): Awaitable<void>
   getSubmission(key: string): Awaitable<SubmissionRecord | undefined>
+  /** `getSubmission` of many keys in one read (a waiting `sync` looks at every image another run holds once a round); keys without a record are absent. */
+  getSubmissions(keys: readonly string[]): Awaitable<Map<string, SubmissionRecord>>
   /** The images with where they run, a chunk at a time, from one snapshot. */
   visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize?: number): Awaitable<void>
   /** A cheap number that changes whenever another process commits to the store: poll it to see changes. */

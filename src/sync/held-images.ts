@@ -3,8 +3,9 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {ImportPlan} from '../images/integration-map.ts'
 import {describeHolder, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
+import type {ClaimResult, SubmissionRecord} from '../state/records.ts'
 import type {StateStore} from '../state/state-store.ts'
-import {claimImage} from '../submit/claim-step.ts'
+import {claimImages} from '../submit/claim-step.ts'
 import type {SyncDeps} from './sync-service.ts'
 import type {UniqueImage} from './unique-images.ts'
 import type {SyncImage} from './sync-result.ts'
@@ -36,31 +37,32 @@ export async function waitForHolders(o: {
   const waitStarted = await store.now()
   const claimOptions = {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs: o.leaseMs}
   const signal = AbortSignal.any([deps.signal, deps.stop])
-  // One round looks at every held image: the store's clock and each holder's run are read once per round, not
-  // once per image (many processes sharing a database wait for each other's images by the thousand).
+  // One round looks at every held image: the store's clock, the images' records and each holder's run are read
+  // once per round, not once per image (many processes sharing a database wait for each other's images by the thousand).
   let round: {now: number; holders: Map<string, Promise<ClaimHolder>>} = {now: 0, holders: new Map()}
   const holderOf = (holder: string, expiresAt: number): Promise<ClaimHolder> => {
     let described = round.holders.get(`${holder}@${expiresAt}`)
     if (described === undefined) round.holders.set(`${holder}@${expiresAt}`, (described = describeHolder(store, holder, expiresAt)))
     return described
   }
-  /** True when the image no longer waits: its outcome is known, or this run took it over. */
-  const look = async (item: HeldWork): Promise<boolean> => {
-    const {key} = item.entry
-    const record = await store.getSubmission(key)
+  /** A held image as its record shows it this round: still held by a live run, failed by that run meanwhile (settled: reported so), or free to claim. */
+  const viewOf = async (item: HeldWork, record: SubmissionRecord | undefined): Promise<'held' | 'settled' | 'free'> => {
     if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > round.now) {
       item.holder = await holderOf(record.claim.runId, record.claim.expiresAt)
       o.markHeld(item.result, item.holder)
-      return false
+      return 'held'
     }
     if (record?.state === 'failed' && record.claim === undefined && record.updatedAt >= waitStarted) {
       delete item.result.heldBy
       Object.assign(item.result, {result: 'failed', reason: `${holderName(item.holder)} failed to submit it while this run waited: ${record.error?.message ?? 'unknown error'}`})
-      return true
+      return 'settled'
     }
-    const claim = await claimImage(store, key, claimOptions)
+    return 'free'
+  }
+  /** What the claim of an image no live run holds any more says: this run submits it, or its outcome is final. */
+  const settle = async (item: HeldWork, claim: ClaimResult, record: SubmissionRecord | undefined): Promise<boolean> => {
     if (claim.claimed) {
-      if (claim.takenOverFrom) o.takenOver.set(key, claim.takenOverFrom)
+      if (claim.takenOverFrom) o.takenOver.set(item.entry.key, claim.takenOverFrom)
       delete item.result.heldBy
       delete item.result.reason
       item.result.result = 'would-submit'
@@ -74,12 +76,11 @@ export async function waitForHolders(o: {
     }
     delete item.result.heldBy
     if (claim.reason === 'recent') {
-      const submitted = await store.getSubmission(key)
       Object.assign(item.result, {
         result: 'unchanged',
         reason: `submitted by ${holderName(item.holder)} at ${new Date(claim.submittedAt).toISOString()} while this run waited for it; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`,
-        ...(submitted?.jobUrl ? {importJob: submitted.jobUrl} : {}),
-        ...(submitted && submitted.projects.length > 0 ? {projects: submitted.projects.map((p) => ({id: p.id, ...(p.url ? {url: p.url} : {})}))} : {}),
+        ...(record?.jobUrl ? {importJob: record.jobUrl} : {}),
+        ...(record && record.projects.length > 0 ? {projects: record.projects.map((p) => ({id: p.id, ...(p.url ? {url: p.url} : {})}))} : {}),
       })
     } else {
       Object.assign(item.result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
@@ -97,6 +98,17 @@ export async function waitForHolders(o: {
     // Runs gone from this host are looked for every fourth round (about 2 s): it reads every holder's run.
     if (rounds++ % 4 === 0) o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
     round = {now: await store.now(), holders: new Map()}
-    for (let i = held.length - 1; i >= 0; i--) if (await look(held[i]!)) held.splice(i, 1)
+    // One read for every image still waited for, then one claim for those no live run holds any more.
+    const records = await store.getSubmissions(held.map((item) => item.entry.key))
+    const waiting: HeldWork[] = []
+    const free: HeldWork[] = []
+    for (const item of held) {
+      const view = await viewOf(item, records.get(item.entry.key))
+      if (view === 'held') waiting.push(item)
+      else if (view === 'free') free.push(item)
+    }
+    const claims = free.length > 0 ? await claimImages(store, free.map((item) => item.entry.key), claimOptions) : new Map<string, ClaimResult>()
+    for (const item of free) if (!(await settle(item, claims.get(item.entry.key)!, records.get(item.entry.key)))) waiting.push(item)
+    held.splice(0, held.length, ...waiting)
   }
 }

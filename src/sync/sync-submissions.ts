@@ -6,7 +6,7 @@
 import {formatImageRef} from '../images/image-reference.ts'
 import type {ImageImport, ImportPlan} from '../images/integration-map.ts'
 import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
-import {claimImage} from '../submit/claim-step.ts'
+import {claimImages} from '../submit/claim-step.ts'
 import {importClaimed} from '../submit/import-step.ts'
 import {followImportJob} from '../submit/job-step.ts'
 import {workPool} from '../submit/work-pool.ts'
@@ -17,6 +17,9 @@ import type {SyncDeps, UniqueImage} from './sync-service.ts'
 import {placementSummary} from './unique-images.ts'
 
 type Work = {entry: UniqueImage; result: SyncImage; plan: ImageImport}
+
+/** Images claimed per store transaction. */
+const CLAIM_BATCH = 200
 
 /** The images' results in key order, and whether the run was stopped before it finished. */
 export async function submitListed(deps: SyncDeps, runId: string | undefined, unique: ReadonlyMap<string, UniqueImage>): Promise<{images: SyncImage[]; interrupted: boolean}> {
@@ -35,6 +38,8 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
   // Claims of runs on this host that are gone (killed, crashed) are taken back at once, not after their lease.
   if (deps.store && runId && deps.submitter && !stopped()) noteGone(await releaseClaimsOfGoneRuns(deps.store, {self: runId}))
   const markHeld = (result: SyncImage, holder: ClaimHolder) => Object.assign(result, {result: 'in-flight', heldBy: holder, reason: `${holderName(holder)} is submitting it; its claim holds until ${holder.until} unless renewed`})
+  /** Images to claim, in key order; claimed a batch at a time (one store transaction per batch, not per image). */
+  const toClaim: Work[] = []
   for (const entry of [...unique.values()].sort((a, b) => a.key.localeCompare(b.key))) {
     const plan: ImportPlan | undefined = integrations?.planImport(entry.image)
     const result: SyncImage = {
@@ -58,23 +63,34 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
       continue
     }
     Object.assign(result, {integration: {type: plan.integrationType, id: plan.integrationId}, snykTarget: plan.targetName})
-    if (!deps.store || !runId || !deps.submitter) continue
-    const claim = await claimImage(deps.store, entry.key, {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs})
-    if (claim.claimed) {
-      if (claim.takenOverFrom) takenOver.set(entry.key, claim.takenOverFrom)
-      const from = takenOver.get(entry.key)
-      if (from) result.takenOverFrom = from
-      queue.push({entry, result, plan})
-      continue
-    }
-    if (claim.reason === 'in-flight') {
-      const holder = await describeHolder(deps.store, claim.heldBy, claim.expiresAt)
-      markHeld(result, holder)
-      held.push({entry, result, plan, holder})
-    } else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
-    else Object.assign(result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
+    if (deps.store && runId && deps.submitter) toClaim.push({entry, result, plan})
   }
   if (!deps.submitter || !deps.store || !runId) return {images, interrupted: stopped()}
+  const holders = new Map<string, Promise<ClaimHolder>>()
+  for (let start = 0; start < toClaim.length; start += CLAIM_BATCH) {
+    const batch = toClaim.slice(start, start + CLAIM_BATCH)
+    const claims = await claimImages(deps.store, batch.map(({entry}) => entry.key), {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs})
+    for (const {entry, result, plan} of batch) {
+      const claim = claims.get(entry.key)!
+      if (claim.claimed) {
+        if (claim.takenOverFrom) takenOver.set(entry.key, claim.takenOverFrom)
+        const from = takenOver.get(entry.key)
+        if (from) result.takenOverFrom = from
+        queue.push({entry, result, plan})
+        continue
+      }
+      if (claim.reason === 'in-flight') {
+        // Who holds it, read once per holder and lease (a fleet's runs hold each other's images by the hundred).
+        const id = `${claim.heldBy}@${claim.expiresAt}`
+        let holder = holders.get(id)
+        if (holder === undefined) holders.set(id, (holder = describeHolder(deps.store, claim.heldBy, claim.expiresAt)))
+        const described = await holder
+        markHeld(result, described)
+        held.push({entry, result, plan, holder: described})
+      } else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
+      else Object.assign(result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
+    }
+  }
 
   const submitter = deps.submitter
   const store = deps.store

@@ -59,6 +59,47 @@ export class PostgresClaims {
     })
   }
 
+  /**
+   * `claim` for many keys in one transaction: their image rows locked in id order by one statement (two processes
+   * claiming overlapping batches take turns row by row and cannot deadlock on them), then the clock, their
+   * submissions read in one statement, each decided by the shared rules, and the claimed ones written by one upsert.
+   */
+  async claimMany(keys: readonly string[], options: ClaimOptions): Promise<Map<string, ClaimResult>> {
+    checkClaimOptions(options)
+    const unique = [...new Set(keys)]
+    if (unique.length === 0) return new Map()
+    return this.#c.transaction(async (q) => {
+      const locked = await this.#c.query<{id: number; key: string}>('SELECT id, key FROM images WHERE key = ANY($1::text[]) ORDER BY id FOR UPDATE', [unique], q)
+      if (locked.rows.length !== unique.length) {
+        const known = new Set(locked.rows.map((row) => row.key))
+        throw new BugError(`claim: unknown image ${unique.find((key) => !known.has(key))}; record its observation first`)
+      }
+      // After every lock is held: waiting for another process's claims must not make a lease look younger.
+      const now = options.now === undefined ? await this.#c.now(q) : Math.floor(options.now)
+      const ids = locked.rows.map((row) => row.id)
+      const {rows} = await this.#c.query('SELECT image_id, state, submitted_at, claimed_by, claim_expires_at, updated_at, updated_by FROM submissions WHERE image_id = ANY($1::bigint[])', [ids], q)
+      const current = new Map(rows.map((row) => [row['image_id'] as number, claimRowOf(row, row['state'] as SubmissionState)]))
+      const results = new Map<string, ClaimResult>()
+      const claimed: number[] = []
+      for (const {id, key} of locked.rows) {
+        const result = decideClaim(current.get(id), options, now)
+        results.set(key, result)
+        if (result.claimed) claimed.push(id)
+      }
+      if (claimed.length > 0) {
+        await this.#c.query(
+          `INSERT INTO submissions (image_id, state, claimed_by, claim_expires_at, updated_at, updated_by)
+           SELECT id, 'queued', $2, $3, $4, $2 FROM unnest($1::bigint[]) AS id
+           ON CONFLICT (image_id) DO UPDATE SET state = 'queued', claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at,
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+          [claimed, options.runId, now + options.leaseMs, now],
+          q,
+        )
+      }
+      return results
+    })
+  }
+
   async markSubmitting(key: string, runId: string, options: {leaseMs?: number} = {}): Promise<boolean> {
     if (options.leaseMs !== undefined) requireDuration('leaseMs', options.leaseMs, {positive: true})
     const now = this.#c.nowParam(1)

@@ -129,6 +129,9 @@ export class PostgresStateStore implements StateStore {
   claim(key: string, options: ClaimOptions): Promise<ClaimResult> {
     return this.#claims.claim(key, options)
   }
+  claimMany(keys: readonly string[], options: ClaimOptions): Promise<Map<string, ClaimResult>> {
+    return this.#claims.claimMany(keys, options)
+  }
   markSubmitting(key: string, runId: string, options?: {leaseMs?: number}): Promise<boolean> {
     return this.#claims.markSubmitting(key, runId, options)
   }
@@ -171,6 +174,10 @@ export class PostgresStateStore implements StateStore {
   }
   getSubmission(key: string): Promise<SubmissionRecord | undefined> {
     return this.#reports.getSubmission(key)
+  }
+
+  getSubmissions(keys: readonly string[]): Promise<Map<string, SubmissionRecord>> {
+    return this.#reports.getSubmissions(keys)
   }
   visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize?: number): Promise<void> {
     return this.#reports.visitImageSummaries(filter, visit, chunkSize)

@@ -37,16 +37,25 @@ export class PostgresReports {
 
   /** One statement (one round trip, one snapshot): the submission with its projects aggregated. */
   async getSubmission(key: string): Promise<SubmissionRecord | undefined> {
+    return (await this.getSubmissions([key])).get(key)
+  }
+
+  /** One statement for every key (their projects aggregated per image): a waiting `sync` reads all it waits for at once. */
+  async getSubmissions(keys: readonly string[]): Promise<Map<string, SubmissionRecord>> {
+    const records = new Map<string, SubmissionRecord>()
+    if (keys.length === 0) return records
     const columns = [...submissionSummaryColumns, ...submissionDetailColumns].map((c) => `s.${c}`).join(', ')
     const {rows} = await this.#c.query(
-      `SELECT ${columns}, (SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name, 'url', p.url) ORDER BY p.id COLLATE "C"), '[]')
+      `SELECT i.key AS image_key, ${columns}, (SELECT coalesce(json_agg(json_build_object('id', p.id, 'name', p.name, 'url', p.url) ORDER BY p.id COLLATE "C"), '[]')
                            FROM projects p WHERE p.image_id = s.image_id) AS projects
-       FROM submissions s JOIN images i ON i.id = s.image_id WHERE i.key = $1`,
-      [key],
+       FROM submissions s JOIN images i ON i.id = s.image_id WHERE i.key = ANY($1::text[])`,
+      [[...new Set(keys)]],
     )
-    const row = rows[0]
-    if (row === undefined) return undefined
-    return submissionOf(row, (row['projects'] as PgRow[]).map(projectOf))
+    for (const row of rows) {
+      const record = submissionOf(row, (row['projects'] as PgRow[]).map(projectOf))
+      if (record !== undefined) records.set(row['image_key'] as string, record)
+    }
+    return records
   }
 
   /**

@@ -31,6 +31,16 @@ export class SqliteReports {
     return submissionAt(row, 1, projects)
   }
 
+  /** In-process and synchronous: a prepared statement per key costs no round trip, so no batched query is needed. */
+  getSubmissions(keys: readonly string[]): Map<string, SubmissionRecord> {
+    const records = new Map<string, SubmissionRecord>()
+    for (const key of new Set(keys)) {
+      const record = this.getSubmission(key)
+      if (record !== undefined) records.set(key, record)
+    }
+    return records
+  }
+
   /**
    * Images with where they run now, their submission, Snyk projects and summed issue counts, ordered by key.
    * Three flat queries (placements; projects with counts; images with submissions) in one read transaction,

@@ -82,6 +82,9 @@ export class SqliteStateStore implements StateStore {
   claim(key: string, options: ClaimOptions): ClaimResult {
     return this.#claims.claim(key, options)
   }
+  claimMany(keys: readonly string[], options: ClaimOptions): Map<string, ClaimResult> {
+    return this.#claims.claimMany(keys, options)
+  }
   markSubmitting(key: string, runId: string, options?: {leaseMs?: number}): boolean {
     return this.#claims.markSubmitting(key, runId, options)
   }
@@ -124,6 +127,10 @@ export class SqliteStateStore implements StateStore {
   }
   getSubmission(key: string): SubmissionRecord | undefined {
     return this.#reports.getSubmission(key)
+  }
+
+  getSubmissions(keys: readonly string[]): Map<string, SubmissionRecord> {
+    return this.#reports.getSubmissions(keys)
   }
   visitImageSummaries(filter: ListImagesFilter, visit: (images: ImageSummary[]) => void, chunkSize?: number): void {
     this.#reports.visitImageSummaries(filter, visit, chunkSize)

@@ -150,6 +150,28 @@ for (const backend of backends) {
       assert.deepEqual(await store.claim(key, {runId: a, resubmitAfterMs: day, leaseMs: lease}), {claimed: true, previousState: 'submitted'})
     })
 
+    test('claimMany: each key decided as claim decides it, in one call; unknown keys refused', async (t) => {
+      const {store, key, advance, now} = await withClock(backend, t)
+      const a = await store.beginRun('sync')
+      const b = await store.beginRun('sync')
+      const [held, fresh] = (await store.recordObservations(a, dev, manyObservations(2, {target: dev}), {merge: true})).imageKeys
+      assert.ok(held !== undefined && fresh !== undefined)
+      await store.claim(key, {runId: a, resubmitAfterMs: day, leaseMs: lease})
+      await submit(store, key, a)
+      await store.claim(held, {runId: a, resubmitAfterMs: day, leaseMs: lease})
+      advance(1_000)
+      const claims = await store.claimMany([key, held, fresh, fresh], {runId: b, resubmitAfterMs: day, leaseMs: lease})
+      assert.deepEqual(Object.fromEntries(claims), {
+        [key]: {claimed: false, reason: 'recent', submittedAt: now() - 1_000, resubmitAt: now() - 1_000 + day},
+        [held]: {claimed: false, reason: 'in-flight', heldBy: a, expiresAt: now() - 1_000 + lease},
+        [fresh]: {claimed: true},
+      })
+      assert.deepEqual(await store.claimedKeys(b), [fresh], 'the claim granted is recorded')
+      assert.deepEqual(Object.fromEntries(await store.claimMany([fresh], {runId: a, resubmitAfterMs: day, leaseMs: lease})), {[fresh]: {claimed: false, reason: 'in-flight', heldBy: b, expiresAt: now() + lease}})
+      await assert.rejects(async () => store.claimMany([fresh, 'docker.io/library/never-seen:1'], {runId: a, resubmitAfterMs: day, leaseMs: lease}), /unknown image/)
+      assert.equal((await store.claimMany([], {runId: a, resubmitAfterMs: day, leaseMs: lease})).size, 0)
+    })
+
     test('outcomes: failed and skipped are retried by another run at once and by the same run after retry-after; secrets never stored', async (t) => {
       const {store, key, advance} = await withClock(backend, t)
       const watch = await store.beginRun('watch')
@@ -176,6 +198,10 @@ for (const backend of backends) {
       await store.recordMonitored(key, {projects: [{id: 'p-old'}]})
       await store.recordMonitored(key, {projects: [{id: 'p-2', name: 'nginx (os)', url: 'https://app.snyk.io/p-2'}, {id: 'p-1'}]})
       assert.deepEqual((await store.getSubmission(key))?.projects, [{id: 'p-1'}, {id: 'p-2', name: 'nginx (os)', url: 'https://app.snyk.io/p-2'}])
+      const many = await store.getSubmissions([key, 'docker.io/library/never-seen:1', key])
+      assert.deepEqual([...many.keys()], [key], 'one entry per key that has a record')
+      assert.deepEqual(many.get(key), await store.getSubmission(key), 'the same record as getSubmission, projects included')
+      assert.equal((await store.getSubmissions([])).size, 0)
       await store.recordIssueCounts([
         {projectId: 'p-1', critical: 1, high: 2, medium: 3, low: 4, updatedAt: 1_000},
         {projectId: 'p-2', critical: 10, high: 20, medium: 30, low: 40, updatedAt: 2_000},
@@ -259,28 +285,30 @@ for (const backend of backends) {
       assert.notEqual(after, before)
     })
 
-    test('two processes racing to claim the same 200 images claim each exactly once', async (t) => {
-      const {store, at} = await freshStore(backend, t)
-      const run = await store.beginRun('sync')
-      const keys = (await store.recordObservations(run, dev, manyObservations(200, {target: dev}))).imageKeys
-      // Half were left queued by an earlier watch (a claim updates a row), half are new (a claim inserts one).
-      await store.persistQueue(keys.filter((_, i) => i % 2 === 0), run)
-      const file = keysFile(keys, t)
-      const workers = [startWorker(claimer, [at.location, file, 'race']), startWorker(claimer, [at.location, file, 'race'])]
-      killOnExit(t, workers)
-      const runIds = await Promise.all(workers.map(async (worker) => (await worker.waitForLine(/^ready /)).split(' ')[1]))
-      const start = Date.now() + 500
-      for (const worker of workers) worker.child.stdin.end(`go ${start}\n`)
-      const results = await Promise.all(workers.map((worker) => worker.exited))
-      for (const result of results) assert.equal(result.code, 0, result.stderr)
-      const [a = [], b = []] = results.map(({lines}) => JSON.parse(lines.find((line) => line.startsWith('won '))?.slice(4) ?? '[]') as string[])
-      t.diagnostic(`${backend.name}: process a claimed ${a.length}, process b ${b.length}`)
-      assert.deepEqual([...a, ...b].sort(), [...keys].sort(), 'every image claimed')
-      assert.equal(new Set([...a, ...b]).size, keys.length, 'no image claimed twice')
-      const holders = new Map((await store.pendingWork()).map((work) => [work.key, work.claim?.runId]))
-      for (const key of a) assert.equal(holders.get(key), runIds[0])
-      for (const key of b) assert.equal(holders.get(key), runIds[1])
-    })
+    for (const [how, modes] of [['one by one', ['race', 'race']], ['in batches (claimMany), in opposite orders', ['batches', 'reverse']]] as const) {
+      test(`two processes racing to claim the same 200 images ${how} claim each exactly once`, async (t) => {
+        const {store, at} = await freshStore(backend, t)
+        const run = await store.beginRun('sync')
+        const keys = (await store.recordObservations(run, dev, manyObservations(200, {target: dev}))).imageKeys
+        // Half were left queued by an earlier watch (a claim updates a row), half are new (a claim inserts one).
+        await store.persistQueue(keys.filter((_, i) => i % 2 === 0), run)
+        const file = keysFile(keys, t)
+        const workers = modes.map((mode) => startWorker(claimer, [at.location, file, mode]))
+        killOnExit(t, workers)
+        const runIds = await Promise.all(workers.map(async (worker) => (await worker.waitForLine(/^ready /)).split(' ')[1]))
+        const start = Date.now() + 500
+        for (const worker of workers) worker.child.stdin.end(`go ${start}\n`)
+        const results = await Promise.all(workers.map((worker) => worker.exited))
+        for (const result of results) assert.equal(result.code, 0, result.stderr)
+        const [a = [], b = []] = results.map(({lines}) => JSON.parse(lines.find((line) => line.startsWith('won '))?.slice(4) ?? '[]') as string[])
+        t.diagnostic(`${backend.name}: process a claimed ${a.length}, process b ${b.length}`)
+        assert.deepEqual([...a, ...b].sort(), [...keys].sort(), 'every image claimed')
+        assert.equal(new Set([...a, ...b]).size, keys.length, 'no image claimed twice')
+        const holders = new Map((await store.pendingWork()).map((work) => [work.key, work.claim?.runId]))
+        for (const key of a) assert.equal(holders.get(key), runIds[0])
+        for (const key of b) assert.equal(holders.get(key), runIds[1])
+      })
+    }
 
     test("a holder killed with SIGKILL: its claims hold until their lease ends, then another run takes them over", async (t) => {
       const {store, at} = await freshStore(backend, t)
