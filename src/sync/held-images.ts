@@ -2,7 +2,8 @@
 // over when that run is gone.
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {ImportPlan} from '../images/integration-map.ts'
-import {describeHolder, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
+import {hostname} from 'node:os'
+import {describeHolder, holderName, processAlive, releaseClaimsOfGoneRuns, releaseIfGone, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {ClaimResult, SubmissionRecord} from '../state/records.ts'
 import type {StateStore} from '../state/state-store.ts'
 import {claimImages} from '../submit/claim-step.ts'
@@ -95,8 +96,10 @@ export async function waitForHolders(o: {
       break
     }
     if (o.fatal()) break
-    // Runs gone from this host are looked for every fourth round (about 2 s): it reads every holder's run.
-    if (rounds++ % 4 === 0) o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
+    // A holder on this host whose process is gone is given back at once: a local check of the pids this run waits
+    // for, every round. Every holder's run is read (a finished run still holding claims) every 20th round only.
+    if (rounds++ % 20 === 0) o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
+    else await releaseGoneHolders(store, held, o.takenOver)
     round = {now: await store.now(), holders: new Map()}
     // One read for every image still waited for, then one claim for those no live run holds any more.
     const records = await store.getSubmissions(held.map((item) => item.entry.key))
@@ -110,5 +113,15 @@ export async function waitForHolders(o: {
     const claims = free.length > 0 ? await claimImages(store, free.map((item) => item.entry.key), claimOptions) : new Map<string, ClaimResult>()
     for (const item of free) if (!(await settle(item, claims.get(item.entry.key)!, records.get(item.entry.key)))) waiting.push(item)
     held.splice(0, held.length, ...waiting)
+  }
+}
+
+/** Gives back the claims of holders on this host whose process is gone; their images count as taken over from them. */
+async function releaseGoneHolders(store: StateStore, held: readonly HeldWork[], takenOver: Map<string, string>): Promise<void> {
+  const host = hostname()
+  const dead = new Set(held.filter(({holder}) => holder.host === host && holder.pid !== undefined && !processAlive(holder.pid)).map(({holder}) => holder.runId))
+  for (const holder of dead) {
+    if (!(await releaseIfGone(store, holder, host))) continue
+    for (const item of held) if (item.holder.runId === holder) takenOver.set(item.entry.key, holder)
   }
 }

@@ -1,7 +1,9 @@
 // The claims and outcomes part of the PostgreSQL state store, fleet-wide: a claim locks the image's row
-// (SELECT ... FOR UPDATE), so two processes claiming the same image at the same moment take turns and the second
-// sees the first's claim; leases are compared with the database's clock, never the clients'. Single-statement
-// changes (markSubmitting, release, outcomes) rely on PostgreSQL re-checking their WHERE on the row they lock.
+// (SELECT ... FOR NO KEY UPDATE), so two processes claiming the same image at the same moment take turns and the
+// second sees the first's claim. Many rows are always locked in id order (two batches cannot deadlock), and NO KEY
+// UPDATE does not block another process's foreign-key checks as it writes placements of those images. Leases are
+// compared with the database's clock, never the clients'. Single-statement changes (markSubmitting, release,
+// outcomes) rely on PostgreSQL re-checking their WHERE on the row they lock.
 import {BugError} from '../../errors.ts'
 import {checkClaimOptions, decideClaim, persistsQueued, requireDuration} from '../claim-rules.ts'
 import type {ClaimHolderRecord, ClaimOptions, ClaimResult, FailureDetails, PendingWork, SkipDetails, SnykProjectRef, SubmissionState, SubmittedDetails} from '../records.ts'
@@ -39,7 +41,7 @@ export class PostgresClaims {
     checkClaimOptions(options)
     return this.#c.transaction(async (q) => {
       // The row lock first, then the clock: waiting for another process's claim must not make a lease look younger.
-      const locked = await this.#c.query<{id: number; now: number}>(`SELECT id, ${this.#c.nowParam(2)} AS now FROM images WHERE key = $1 FOR UPDATE`, [key, options.now === undefined ? this.#c.fixedNow() : Math.floor(options.now)], q)
+      const locked = await this.#c.query<{id: number; now: number}>(`SELECT id, ${this.#c.nowParam(2)} AS now FROM images WHERE key = $1 FOR NO KEY UPDATE`, [key, options.now === undefined ? this.#c.fixedNow() : Math.floor(options.now)], q)
       const image = locked.rows[0]
       if (image === undefined) throw new BugError(`claim: unknown image ${key}; record its observation first`)
       const now = image.now
@@ -69,7 +71,7 @@ export class PostgresClaims {
     const unique = [...new Set(keys)]
     if (unique.length === 0) return new Map()
     return this.#c.transaction(async (q) => {
-      const locked = await this.#c.query<{id: number; key: string}>('SELECT id, key FROM images WHERE key = ANY($1::text[]) ORDER BY id FOR UPDATE', [unique], q)
+      const locked = await this.#c.query<{id: number; key: string}>('SELECT id, key FROM images WHERE key = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE', [unique], q)
       if (locked.rows.length !== unique.length) {
         const known = new Set(locked.rows.map((row) => row.key))
         throw new BugError(`claim: unknown image ${unique.find((key) => !known.has(key))}; record its observation first`)
@@ -213,7 +215,7 @@ export class PostgresClaims {
       const now = await this.#c.now(q)
       const {rows} = await this.#c.query(
         `SELECT i.id, i.key, s.state, s.claimed_by, s.claim_expires_at FROM images i LEFT JOIN submissions s ON s.image_id = i.id
-         WHERE i.key = ANY($1::text[]) ORDER BY i.key FOR UPDATE OF i`,
+         WHERE i.key = ANY($1::text[]) ORDER BY i.id FOR NO KEY UPDATE OF i`,
         [unique],
         q,
       )

@@ -149,7 +149,14 @@ export class PostgresInventory {
     const gone = images.find((image) => !ids.has(image.key))
     if (gone !== undefined) throw new BugError(`recordObservations: image ${gone.key} vanished between its insert and its page`)
     const stale = known.rows.filter((row) => row.last_seen < now - touchEveryMs).map((row) => row.id).sort((a, b) => a - b)
-    if (stale.length > 0) await this.#c.query('UPDATE images SET last_seen = $1 WHERE id = ANY($2::bigint[]) AND last_seen < $1', [now, stale], q)
+    // Locked in id order, as claims lock them: two transactions touching overlapping rows take turns, never deadlock.
+    if (stale.length > 0) {
+      await this.#c.query(
+        'UPDATE images SET last_seen = $1 WHERE id IN (SELECT id FROM images WHERE id = ANY($2::bigint[]) AND last_seen < $1 ORDER BY id FOR NO KEY UPDATE)',
+        [now, stale],
+        q,
+      )
+    }
     return ids
   }
 

@@ -154,7 +154,7 @@ for (const backend of backends) {
       const {store, key, advance, now} = await withClock(backend, t)
       const a = await store.beginRun('sync')
       const b = await store.beginRun('sync')
-      const [held, fresh] = (await store.recordObservations(a, dev, manyObservations(2, {target: dev}), {merge: true})).imageKeys
+      const [held, fresh] = (await store.recordObservations(a, dev, manyObservations(2, {target: dev}), {mode: 'merge'})).imageKeys
       assert.ok(held !== undefined && fresh !== undefined)
       await store.claim(key, {runId: a, resubmitAfterMs: day, leaseMs: lease})
       await submit(store, key, a)
