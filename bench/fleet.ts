@@ -56,12 +56,10 @@ import pg from 'pg'
 import type {ImageObservation} from '../src/models/image.ts'
 import {openPostgresStateStore} from '../src/state/postgres/postgres-state-store.ts'
 import {openStateStore, openStore, type StateStore} from '../src/state/state-store.ts'
-import {SqliteStateStore} from '../src/state/sqlite/sqlite-state-store.ts'
 import {writeKubeconfig} from '../test/controlplane/kubeconfig.ts'
 import {PostgresServer} from '../test/controlplane/postgres-server.ts'
 import {startClusters, type ClusterSet} from '../test/helpers/clusters.ts'
 import {digestOf, imageIdFor} from '../test/helpers/kube-objects.ts'
-import {claimMany} from '../test/helpers/sqlite-store-reads.ts'
 import {childEnv} from './cli-process.ts'
 import {FleetSeeder, forEachLimit} from './fleet-seeder.ts'
 import {random, type FleetObject, type FleetPlan, type FleetPod} from './pod-fleet.ts'
@@ -493,13 +491,7 @@ async function seedPlacements(store: StateStore, placements: number): Promise<nu
   const index = new Map(ordered.map((key) => [key, Number(/\/app-(\d+)@/.exec(key)?.[1])]))
   if ([...index.values()].some((i) => !Number.isInteger(i))) throw new Error(`status seed: unexpected image keys, e.g. ${ordered[0]}`)
   const claimOptions = {runId, resubmitAfterMs: 0, leaseMs: 600_000}
-  // SQLite: every claim in one transaction (as bench/status-store-seeder.ts); PostgreSQL: one claim per key, 8 at once.
-  if (store instanceof SqliteStateStore) claimMany(store, ordered, claimOptions)
-  else {
-    await forEachLimit(ordered, 8, async (key) => {
-      await store.claim(key, claimOptions)
-    })
-  }
+  for (let first = 0; first < ordered.length; first += 1000) await store.claimMany(ordered.slice(first, first + 1000), claimOptions)
   const counts: Array<{projectId: string; critical: number; high: number; medium: number; low: number}> = []
   await forEachLimit(ordered, 8, async (key) => {
     const i = index.get(key) ?? 0

@@ -3,7 +3,6 @@
 // 5 % never submitted.
 import type {ImageObservation} from '../src/models/image.ts'
 import {openStateStore} from '../src/state/state-store.ts'
-import {claimMany} from '../test/helpers/sqlite-store-reads.ts'
 
 const digest = (i: number): string => `sha256:${i.toString(16).padStart(8, '0').repeat(8)}`
 
@@ -22,7 +21,7 @@ export function seedStatusStore(file: string, imageCount: number): void {
   }
   const keys: string[] = []
   for (const [target, observations] of byTarget) keys.push(...store.recordObservations(runId, target, observations).imageKeys)
-  claimMany(store, keys, {runId, resubmitAfterMs: 0, leaseMs: 600_000})
+  store.claimMany(keys, {runId, resubmitAfterMs: 0, leaseMs: 600_000})
   const counts = []
   for (const [i, key] of keys.entries()) {
     const bucket = i % 20

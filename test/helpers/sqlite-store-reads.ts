@@ -1,8 +1,7 @@
 // Reads of the SQLite store that only tests and benchmarks make, kept out of the StateStore seam (and of the
-// store's class): every image with full detail, summaries collected into a list, the last run, several claims in
-// one transaction, and the schema version. They work on the store's own connection.
-import type {ClaimOptions, ClaimResult, ImageListing, ImageSummary, ListImagesFilter, RunRecord} from '../../src/state/records.ts'
-import {SqliteClaims} from '../../src/state/sqlite/claims.ts'
+// store's class): every image with full detail, summaries collected into a list, the last run and the schema
+// version. They work on the store's own connection.
+import type {ImageListing, ImageSummary, ListImagesFilter, RunRecord} from '../../src/state/records.ts'
 import {SqliteInventory} from '../../src/state/sqlite/inventory.ts'
 import {SqliteReports} from '../../src/state/sqlite/reports.ts'
 import type {SqliteStateStore} from '../../src/state/sqlite/sqlite-state-store.ts'
@@ -20,11 +19,6 @@ export function listImageSummaries(store: SqliteStateStore, filter: ListImagesFi
 /** The most recently started run, of `command` if given. */
 export function lastRun(store: SqliteStateStore, command?: string): RunRecord | undefined {
   return new SqliteInventory(store.connection).lastRun(command)
-}
-
-/** `claim` for many keys in one transaction. */
-export function claimMany(store: SqliteStateStore, keys: readonly string[], options: ClaimOptions): Map<string, ClaimResult> {
-  return new SqliteClaims(store.connection).claimMany(keys, options)
 }
 
 /** The schema version of the open database. */

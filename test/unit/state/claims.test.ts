@@ -4,7 +4,7 @@ import {test} from 'node:test'
 import type {ClaimResult} from '../../../src/state/records.ts'
 import {openStateStore, type StateStore} from '../../../src/state/state-store.ts'
 import {manyObservations, observation} from './fixtures/state-fixtures.ts'
-import {claimMany, lastRun, listImages} from '../../helpers/sqlite-store-reads.ts'
+import {lastRun, listImages} from '../../helpers/sqlite-store-reads.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const hour = 3_600_000
@@ -167,11 +167,11 @@ test('claimMany decides a whole listing in one transaction', (t) => {
   const observer = store.beginRun('sync')
   const keys = store.recordObservations(observer, 'kc#big', manyObservations(500, {target: 'kc#big'})).imageKeys
   const a = store.beginRun('sync')
-  const first = claimMany(store, keys, {runId: a, resubmitAfterMs: day, leaseMs: lease})
+  const first = store.claimMany(keys, {runId: a, resubmitAfterMs: day, leaseMs: lease})
   assert.equal([...first.values()].filter((result) => result.claimed).length, 500)
   advance(1_000)
   const b = store.beginRun('sync')
-  const second = claimMany(store, [...keys, ...keys], {runId: b, resubmitAfterMs: day, leaseMs: lease})
+  const second = store.claimMany([...keys, ...keys], {runId: b, resubmitAfterMs: day, leaseMs: lease})
   assert.equal(second.size, 500)
   assert.ok([...second.values()].every((result) => !result.claimed && result.reason === 'in-flight'))
 })
@@ -222,7 +222,7 @@ test('persistQueue stores what watch still had queued, and pendingWork lists it 
 
   // The next start resumes them at once, without waiting for any lease.
   const next = store.beginRun('watch')
-  const resumed = claimMany(store, pending.map((work) => work.key), {runId: next, resubmitAfterMs: day, leaseMs: lease})
+  const resumed = store.claimMany(pending.map((work) => work.key), {runId: next, resubmitAfterMs: day, leaseMs: lease})
   assert.deepEqual([...resumed].filter(([, result]) => result.claimed).map(([key]) => key).sort(), [claimedQueued, claimedSending, notClaimed, failed].sort())
   assert.equal(resumed.get(heldByOther)?.claimed, false)
 })

@@ -6,7 +6,6 @@ import {test} from 'node:test'
 import {DatabaseSync} from 'node:sqlite'
 import {openStateStore} from '../../../src/state/state-store.ts'
 import {manyObservations, startWorker, temporaryStatePath} from './fixtures/state-fixtures.ts'
-import {claimMany} from '../../helpers/sqlite-store-reads.ts'
 
 test('two processes racing to claim the same 200 images claim each exactly once', async (t) => {
   const file = temporaryStatePath(t)
@@ -79,12 +78,12 @@ test('a run killed with SIGKILL mid-batch leaves a consistent store whose claims
   assert.ok(pending.some((work) => work.state === 'submitting'))
   const keys = pending.map((work) => work.key)
   const tooEarly = early.beginRun('sync')
-  assert.ok([...claimMany(early, keys, {runId: tooEarly, resubmitAfterMs: 86_400_000, leaseMs: 60_000}).values()].every((result) => !result.claimed && result.reason === 'in-flight'))
+  assert.ok([...early.claimMany(keys, {runId: tooEarly, resubmitAfterMs: 86_400_000, leaseMs: 60_000}).values()].every((result) => !result.claimed && result.reason === 'in-flight'))
 
   const later = openStateStore(file, {clock: () => now + 61_000})
   t.after(() => later.close())
   const next = later.beginRun('sync')
-  const takenOver = claimMany(later, keys, {runId: next, resubmitAfterMs: 86_400_000, leaseMs: 60_000})
+  const takenOver = later.claimMany(keys, {runId: next, resubmitAfterMs: 86_400_000, leaseMs: 60_000})
   assert.ok([...takenOver.values()].every((result) => result.claimed && result.takenOverFrom === killedRun))
   assert.equal(later.getRun(killedRun)?.finishedAt, undefined, 'the killed run never finished')
 })

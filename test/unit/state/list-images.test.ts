@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {openStateStore} from '../../../src/state/state-store.ts'
 import {manyObservations, observation} from './fixtures/state-fixtures.ts'
-import {claimMany, listImages} from '../../helpers/sqlite-store-reads.ts'
+import {listImages} from '../../helpers/sqlite-store-reads.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const prod = '/home/me/.kube/config#prod'
@@ -81,7 +81,7 @@ test('listImages filters by cluster, namespace, target and state', (t) => {
   const run = store.beginRun('sync')
   const devKeys = store.recordObservations(run, dev, manyObservations(40, {target: dev, cluster: 'dev'})).imageKeys
   store.recordObservations(run, prod, manyObservations(10, {target: prod, cluster: 'prod', prefix: 'svc'}))
-  claimMany(store, devKeys.slice(0, 5), {runId: run, resubmitAfterMs: day, leaseMs: 60_000})
+  store.claimMany(devKeys.slice(0, 5), {runId: run, resubmitAfterMs: day, leaseMs: 60_000})
 
   assert.equal(listImages(store).length, 50)
   assert.equal(listImages(store, {clusters: ['prod']}).length, 10)
