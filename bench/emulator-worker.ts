@@ -26,7 +26,7 @@ export interface EmulatorActivity {
   /** `Date.now()` of the latest request (0: none yet). */
   readonly lastRequestAt: number
   /** Import requests (`POST .../import`) whose target name starts with the prefix, oldest first, whatever their answer. */
-  readonly imports: ReadonlyArray<{readonly name: string; readonly at: number; readonly status: number}>
+  readonly imports: ReadonlyArray<{readonly name: string; readonly at: number; readonly status: number; readonly answeredAt?: number; readonly clientGone?: boolean}>
 }
 
 /** One request as the emulator logged it (`at`: `Date.now()` when it arrived). */
@@ -66,7 +66,7 @@ port.on('message', (command: EmulatorCommand) => {
       case 'activity': {
         const imports = emulator.requestsFor('Importtargets').flatMap((entry) => {
           const name = (entry.body as {target?: {name?: unknown}} | undefined)?.target?.name
-          return typeof name === 'string' && name.startsWith(command.prefix) ? [{name, at: entry.at, status: entry.status}] : []
+          return typeof name === 'string' && name.startsWith(command.prefix) ? [{name, at: entry.at, status: entry.status, ...(entry.answeredAt ? {answeredAt: entry.answeredAt} : {}), ...(entry.clientGone ? {clientGone: true} : {})}] : []
         })
         const activity: EmulatorActivity = {requests: emulator.stats.requests, lastRequestAt: emulator.requests.at(-1)?.at ?? 0, imports}
         port.postMessage({id: command.id, activity})

@@ -597,11 +597,14 @@ try {
         const imported = activity.imports.filter((entry) => entry.status === 201)
         // Where the database's backends spent the run, and any target imported more than once (with who submitted it).
         console.log(`${name.padEnd(9)} database: ${sampler.summary()}`)
-        const requestsOf = new Map<string, Array<{at: number; status: number}>>()
-        for (const entry of activity.imports) requestsOf.set(entry.name, [...(requestsOf.get(entry.name) ?? []), {at: entry.at - startedAt, status: entry.status}])
+        const requestsOf = new Map<string, Array<{at: number; status: number; answerMs?: number; clientGone?: boolean}>>()
+        for (const entry of activity.imports) {
+          const request = {at: entry.at - startedAt, status: entry.status, ...(entry.answeredAt ? {answerMs: entry.answeredAt - entry.at} : {}), ...(entry.clientGone ? {clientGone: true} : {})}
+          requestsOf.set(entry.name, [...(requestsOf.get(entry.name) ?? []), request])
+        }
         for (const [target, requests] of [...requestsOf].filter(([, list]) => list.length > 1)) {
           const by = reports.flatMap((r, i) => r.images.filter((image) => (image as {snykTarget?: string}).snykTarget === target).map((image) => `${members[i]!.label} ${image.result}${(image as {takenOverFrom?: string}).takenOverFrom ? ` (took over from run ${(image as {takenOverFrom?: string}).takenOverFrom})` : ''}`))
-          console.log(`${name.padEnd(9)} imported ${requests.length} times: ${target} at ${requests.map((r) => `${r.at} ms (${r.status})`).join(', ')}; reported by ${by.join('; ')}`)
+          console.log(`${name.padEnd(9)} imported ${requests.length} times: ${target} at ${requests.map((r) => `${r.at} ms (${r.status}, answered in ${r.answerMs ?? '?'} ms${r.clientGone ? ', the client had gone' : ''})`).join(', ')}; reported by ${by.join('; ')}`)
         }
         // What must have been imported: the Docker Hub target names of every image the members were seeded with.
         const expected = new Set(members.flatMap((member) => [...member.images].map((u) => universe[u]!.targetName)))

@@ -69,6 +69,8 @@ export class PostgresServer {
   readonly log: string
   #server: ChildProcess | undefined
   #databases = 0
+  /** Serving certificate and key (copies in the server's directory), when started with TLS. */
+  #tls: {certFile: string; keyFile: string} | undefined
   readonly #asRoot = process.getuid?.() === 0
 
   private constructor(dir: string, port: number) {
@@ -77,12 +79,16 @@ export class PostgresServer {
     this.log = path.join(dir, 'postgres.log')
   }
 
-  /** initdb in a new temporary directory, then the server on a free loopback port; resolves once it accepts connections. */
-  static async start(): Promise<PostgresServer> {
+  /**
+   * initdb in a new temporary directory, then the server on a free loopback port; resolves once it accepts
+   * connections. With `tls`, the server also accepts TLS connections with that certificate (plain ones too).
+   */
+  static async start(options: {tls?: {certFile: string; keyFile: string}} = {}): Promise<PostgresServer> {
     const dir = await mkdtemp(path.join(tmpdir(), 'snyk-watch-pg-'))
     const server = new PostgresServer(dir, await freePort())
     try {
       await server.#init()
+      if (options.tls) await server.#installCertificate(options.tls)
       await server.startServer()
       return server
     } catch (error) {
@@ -119,6 +125,17 @@ export class PostgresServer {
     await rm(pwfile, {force: true})
   }
 
+  /** The server's own copies of the certificate and key: its user must own the key, readable by nobody else. */
+  async #installCertificate(tls: {certFile: string; keyFile: string}): Promise<void> {
+    const certFile = path.join(this.dir, 'server.crt')
+    const keyFile = path.join(this.dir, 'server.key')
+    cpSync(tls.certFile, certFile)
+    cpSync(tls.keyFile, keyFile)
+    await chmod(keyFile, 0o600)
+    if (this.#asRoot) for (const file of [certFile, keyFile]) await chown(file, nobody, nobody)
+    this.#tls = {certFile, keyFile}
+  }
+
   /** Starts the server (again, after stopServer: same data, same port). Resolves once it accepts connections. */
   async startServer(): Promise<void> {
     if (this.#server !== undefined) throw new Error('the PostgreSQL server is already running')
@@ -127,6 +144,7 @@ export class PostgresServer {
     const [command, args] = this.#command('postgres', [
       '-D', this.dataDir, '-p', String(this.port), '-h', this.host, '-k', this.dir,
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300',
+      ...(this.#tls ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${this.#tls.certFile}`, '-c', `ssl_key_file=${this.#tls.keyFile}`] : []),
     ])
     const server = startProcess(command, args, this.log)
     this.#server = server

@@ -16,6 +16,10 @@ export interface LoggedRequest {
   readonly operationId?: string
   /** Status sent; 0 while unanswered or when no status was sent (reset, hang). */
   status: number
+  /** `Date.now()` when the answer was handed to the connection. */
+  answeredAt?: number
+  /** True when the client had closed the connection before the answer was sent (it never saw it). */
+  clientGone?: boolean
   /** The injected fault, if one hit this request. */
   fault?: FaultKind
 }

@@ -231,6 +231,8 @@ export class SnykEmulator {
     const response = this.#answer(exchange)
     exchange.entry.status = response.status
     this.#checkResponse(exchange, response)
+    exchange.entry.answeredAt = Date.now()
+    if (req.socket.destroyed || req.socket.readableEnded) exchange.entry.clientGone = true
     sendResponse(res, response)
   }
 

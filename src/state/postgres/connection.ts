@@ -38,6 +38,13 @@ function isConnectionError(error: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)
 }
 
+/** A failed TLS handshake or certificate check (Node's and OpenSSL's codes), or a server that offers no TLS. */
+function isTlsError(error: unknown): boolean {
+  const code = (error as {code?: unknown}).code
+  if (typeof code === 'string' && (/^ERR_(TLS|SSL)_/.test(code) || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code))) return true
+  return /does not support SSL/i.test(error instanceof Error ? error.message : '')
+}
+
 /** A `StateStoreError` for a database that cannot be reached or used; other errors unchanged. */
 export function translatePostgresError(error: unknown, url: string, env: NodeJS.ProcessEnv = process.env): unknown {
   if (error instanceof StateStoreError) return error
@@ -59,6 +66,18 @@ export function translatePostgresError(error: unknown, url: string, env: NodeJS.
       path: shown,
       cause: error,
       suggestions: ['create it (createdb, or CREATE DATABASE) and grant this user CREATE on it', 'or point --state at another database'],
+    })
+  }
+  if (isTlsError(error)) {
+    return new StateStoreError(`the TLS connection to the PostgreSQL state database at ${server} (${shown}) failed: ${detail}`, {
+      code: 'STATE_STORE_UNREACHABLE',
+      path: shown,
+      cause: error,
+      suggestions: [
+        "sslmode=verify-full (and verify-ca) needs the CA that signed the server's certificate: sslrootcert=FILE in the URL, or PGSSLROOTCERT",
+        'verify-full also needs a host name (or IP) the certificate names; sslmode=require encrypts without checking the certificate',
+        'a server without TLS: enable ssl on it, or use sslmode=prefer',
+      ],
     })
   }
   if (isConnectionError(error)) {

@@ -1,13 +1,17 @@
 // What only the PostgreSQL store has to get right, on a real server: processes creating the schema at the same
-// moment, logins refused without the password showing, connections the server drops, a schema from a newer version.
+// moment, logins refused without the password showing, connections the server drops, a schema from a newer version,
+// and TLS (a second server with a certificate from a test CA).
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {mkdir, mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 import pg from 'pg'
 import {StateStoreError} from '../../../src/state/state-store-error.ts'
 import {openStore} from '../../../src/state/state-store.ts'
+import {ClusterPki} from '../../controlplane/pki.ts'
 import {PostgresServer} from '../../controlplane/postgres-server.ts'
 import {manyObservations, repoRoot} from '../../unit/state/fixtures/state-fixtures.ts'
 
@@ -103,5 +107,104 @@ describe('the PostgreSQL state store', () => {
     await new Promise((resolve) => child.once('exit', resolve))
     assert.equal(child.exitCode, 0, stderr)
     assert.ok(!(stdout + stderr).includes(server.password))
+  })
+})
+
+describe('the PostgreSQL state store over TLS (sslmode, sslrootcert, PGSSLMODE, PGSSLROOTCERT)', () => {
+  let server: PostgresServer
+  let pki: ClusterPki
+  let otherCa: ClusterPki
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'snyk-watch-pg-tls-'))
+    for (const name of ['ca', 'other']) await mkdir(path.join(dir, name))
+    pki = new ClusterPki(path.join(dir, 'ca'))
+    await pki.init('database')
+    otherCa = new ClusterPki(path.join(dir, 'other'))
+    await otherCa.init('someone-else')
+    server = await PostgresServer.start({tls: await pki.issue('postgres', {commonName: 'postgres', server: true})})
+  })
+  after(async () => {
+    await server?.stop()
+    if (dir) await rm(dir, {recursive: true, force: true})
+  })
+
+  /** Whether the server sees an encrypted connection to `database` (one the store holds open). */
+  const encryptedConnections = async (database: string): Promise<number> => {
+    const client = new pg.Client({connectionString: server.url()})
+    await client.connect()
+    try {
+      const {rows} = await client.query<{n: number}>('SELECT count(*)::int AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND datname = $1', [database])
+      return rows[0]!.n
+    } finally {
+      await client.end()
+    }
+  }
+
+  it('sslmode=verify-full with the CA in the URL: the store works over an encrypted connection', async () => {
+    const url = new URL(await server.createDatabase('verified'))
+    url.searchParams.set('sslmode', 'verify-full')
+    url.searchParams.set('sslrootcert', pki.caCertFile)
+    const store = await openStore(url.href)
+    try {
+      const run = await store.beginRun('sync')
+      assert.equal((await store.getRun(run))?.command, 'sync')
+      assert.ok((await encryptedConnections(url.pathname.slice(1))) > 0, 'the server sees TLS connections of the store')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it("the same from libpq's environment (PGSSLMODE, PGSSLROOTCERT), the URL naming neither", async () => {
+    const url = await server.createDatabase('environment')
+    const store = await openStore(url, {env: {...process.env, PGSSLMODE: 'verify-full', PGSSLROOTCERT: pki.caCertFile}})
+    try {
+      await store.beginRun('sync')
+      assert.ok((await encryptedConnections(new URL(url).pathname.slice(1))) > 0)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('a certificate from another CA is refused under verify-full: exit 2 from the CLI, with the reason and no password', async () => {
+    const url = new URL(await server.createDatabase('untrusted'))
+    url.searchParams.set('sslmode', 'verify-full')
+    const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'node'), [path.join(repoRoot, 'test', 'helpers', 'status-command.ts'), '--state', url.href], {
+      env: {...process.env, PGSSLROOTCERT: otherCa.caCertFile, NO_COLOR: '1'},
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    assert.equal(code, 2, output)
+    assert.match(output, /certificate/i)
+    assert.match(output, new RegExp(`127\\.0\\.0\\.1:${server.port}`))
+    assert.ok(!output.includes(server.password), 'no password in the output')
+    assert.doesNotMatch(output, /\n\s+at .+\(.+:\d+:\d+\)/, 'no stack trace')
+  })
+
+  it('sslmode=require encrypts without checking the certificate; a server without TLS is refused', async () => {
+    const url = new URL(await server.createDatabase('required'))
+    url.searchParams.set('sslmode', 'require')
+    const store = await openStore(url.href)
+    try {
+      await store.beginRun('sync')
+      assert.ok((await encryptedConnections(url.pathname.slice(1))) > 0)
+    } finally {
+      await store.close()
+    }
+    const plain = await PostgresServer.start()
+    try {
+      const plainUrl = new URL(await plain.createDatabase('plain'))
+      plainUrl.searchParams.set('sslmode', 'require')
+      await assert.rejects(openStore(plainUrl.href), (error: unknown) => {
+        assert.ok(error instanceof StateStoreError)
+        assert.equal(error.code, 'STATE_STORE_UNREACHABLE')
+        assert.match(error.message, /SSL|TLS/)
+        return true
+      })
+    } finally {
+      await plain.stop()
+    }
   })
 })
