@@ -1,5 +1,6 @@
-// The claim mechanism sync and watch share (src/state/claim-holders.ts): a dead run's claims are given back at once
-// on the same host, a live run's stay, other hosts are left to the lease, and a heartbeat renews a live run's claims.
+// The claim mechanism sync and watch share (src/state/claim-holders.ts, and the claim step of many keys in
+// src/submit/claim-step.ts): a dead run's claims are given back at once on the same host, a live run's stay, other
+// hosts are left to the lease, and a heartbeat renews a live run's claims.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
@@ -10,7 +11,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 import {claimLeaseMs, describeHolder, holderName, processAlive, releaseClaimsOfGoneRuns, releaseIfGone, runIsGone, startClaimHeartbeat} from '../../../src/state/claim-holders.ts'
 import {openStateStore} from '../../../src/state/state-store.ts'
-import {observation} from './fixtures/state-fixtures.ts'
+import {claimImages} from '../../../src/submit/claim-step.ts'
+import {manyObservations, observation} from './fixtures/state-fixtures.ts'
 
 const dev = '/home/me/.kube/config#dev'
 const day = 86_400_000
@@ -110,3 +112,47 @@ test('the heartbeat renews a live run\'s claims every third of the lease, until 
   await sleep(1_300)
   assert.equal(store.getSubmission(key)!.claim!.expiresAt, renewed, 'no renewal once stopped')
 })
+
+test('claimImages (the claim step for many keys): one claimMany, each holder looked up once, the keys of a gone holder claimed again and marked taken over', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'claim-holders-'))
+  t.after(() => rm(dir, {recursive: true, force: true}))
+  const file = path.join(dir, 'state.db')
+  const store = openStateStore(file)
+  t.after(() => store.close())
+  const observer = store.beginRun('sync')
+  const keys = store.recordObservations(observer, dev, manyObservations(6, {target: dev})).imageKeys
+  const [deadA, deadB, liveA, liveB, fresh, submitted] = keys as [string, string, string, string, string, string]
+  store.finishRun(observer, 'succeeded')
+  const child = spawn(process.execPath, [worker, file, deadA, deadB], {stdio: ['ignore', 'pipe', 'inherit']})
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  await new Promise((resolve) => child.on('close', resolve))
+  const deadRun = out.trim()
+  const live = store.beginRun('watch')
+  const options = (runId: string) => ({runId, resubmitAfterMs: day, leaseMs: claimLeaseMs})
+  for (const key of [liveA, liveB, submitted]) assert.equal(store.claim(key, options(live)).claimed, true)
+  assert.equal(store.markSubmitting(submitted, live), true)
+  store.recordSubmitted(submitted, live, {integrationId: 'i', integrationType: 'docker-hub', targetName: 'team/app-5:v1', jobUrl: 'https://api.snyk.io/v1/org/o/integrations/i/import/j'})
+
+  const lookups: string[] = []
+  const counting = new Proxy(store, {
+    get(target, name, receiver) {
+      if (name === 'getRun') return (runId: string) => (lookups.push(runId), target.getRun(runId))
+      const value = Reflect.get(target, name, receiver) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  const me = store.beginRun('sync')
+  const claims = await claimImages(counting, keys, options(me))
+  assert.deepEqual(claims.get(deadA), {claimed: true, previousState: 'queued', takenOverFrom: deadRun})
+  assert.deepEqual(claims.get(deadB), {claimed: true, previousState: 'queued', takenOverFrom: deadRun})
+  for (const key of [liveA, liveB]) assert.deepEqual(pick(claims.get(key), ['claimed', 'reason', 'heldBy']), {claimed: false, reason: 'in-flight', heldBy: live})
+  assert.deepEqual(claims.get(fresh), {claimed: true})
+  assert.deepEqual(pick(claims.get(submitted), ['claimed', 'reason']), {claimed: false, reason: 'recent'})
+  assert.deepEqual(lookups.sort(), [deadRun, live].sort(), 'each holder read once, not once per image it holds')
+  assert.deepEqual(store.claimedKeys(me), [deadA, deadB, fresh].sort())
+})
+
+function pick(value: object | undefined, names: string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((name) => [name, (value as Record<string, unknown> | undefined)?.[name]]))
+}
