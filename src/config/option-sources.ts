@@ -126,3 +126,10 @@ export function resolveOptions(
   }
   return result
 }
+
+/** A value that must be one of `allowed` (undefined when not given). @throws UsageError naming the choices. */
+export function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, {code: 'INVALID_OPTION', suggestions: [`--${option} ${allowed[0]}`]})
+  return value as T
+}

@@ -30,6 +30,8 @@ export const syncOptionSpecs: OptionSpec[] = [
   {name: 'wait', kind: 'boolean'},
   {name: 'wait-timeout', kind: 'duration', min: 1000},
   {name: 'dry-run', kind: 'boolean'},
+  {name: 'fail-on', kind: 'string'},
+  {name: 'fail-on-new', kind: 'boolean'},
   ...snykOptionSpecs,
 ]
 
@@ -40,7 +42,7 @@ export const statusOptionSpecs: OptionSpec[] = [
   {name: 'namespace', kind: 'strings'},
   {name: 'image', kind: 'strings'},
   {name: 'result', kind: 'strings'},
-  {name: 'fail-on', kind: 'string'},
+  ...syncOptionSpecs.filter((spec) => spec.name === 'fail-on'),
   {name: 'refresh', kind: 'boolean'},
   {name: 'sbom', kind: 'string'},
   {name: 'fips', kind: 'boolean'},
@@ -51,7 +53,7 @@ export const statusOptionSpecs: OptionSpec[] = [
 ]
 
 export const watchOptionSpecs: OptionSpec[] = [
-  ...syncOptionSpecs.filter((spec) => !['wait', 'wait-timeout', 'dry-run', 'timeout'].includes(spec.name)),
+  ...syncOptionSpecs.filter((spec) => !['wait', 'wait-timeout', 'dry-run', 'timeout', 'fail-on', 'fail-on-new'].includes(spec.name)),
   {name: 'listen', kind: 'string'},
   {name: 'leader-elect', kind: 'boolean'},
   {name: 'leader-elect-namespace', kind: 'string'},

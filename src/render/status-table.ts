@@ -1,6 +1,7 @@
 // The tables of `status`: one row per image (default) or per workload, namespace or cluster, then drift,
 // the gate and a summary. Column widths follow the content within the terminal width (fitted-table.ts); no
 // colour (see text-table.ts for why not cli-table3).
+import {gateLine} from './gate-line.ts'
 import {fipsAnnotation} from '../images/fips.ts'
 import {FittedTable, type FittedColumn} from './fitted-table.ts'
 import {shortDigest, shortDigests} from './short-digest.ts'
@@ -90,12 +91,7 @@ export function renderStatus(status: StatusResult, width: number, wide = false):
     out.push('no vulnerability counts stored yet: run kubectl snyk-watch status --refresh')
   }
   if (status.sbom) out.push(`SBOM: ${status.sbom.written.length} CycloneDX documents written to ${status.sbom.dir}${status.sbom.failed.length ? `, ${status.sbom.failed.length} failed (${status.sbom.failed.map((f) => `${f.image}: ${f.error}`).join('; ')})` : ''}`)
-  if (status.gate) {
-    const g = status.gate
-    out.push(g.tripped
-      ? `gate: FAILED (--fail-on ${g.failOn}): ${g.images.length} image${g.images.length === 1 ? '' : 's'} with ${g.failOn} or worse issues: ${g.images.map((i) => i.image).join(', ')}`
-      : `gate: passed (--fail-on ${g.failOn})${g.unknown ? `; ${g.unknown} images have no counts and were not judged` : ''}`)
-  }
+  if (status.gate) out.push(gateLine(status.gate))
   const conflicts = status.images.filter((image) => image.fipsSource === 'conflicting-annotations').map((image) => image.image)
   if (conflicts.length > 0) out.push(`fips: pods running ${conflicts.length === 1 ? 'this image disagree' : 'these images disagree'} on ${fipsAnnotation} (counted as not FIPS): ${conflicts.length > 5 ? `${conflicts.slice(0, 5).join(', ')} and ${conflicts.length - 5} more` : conflicts.join(', ')}`)
   if (status.message !== undefined) out.push(status.message)

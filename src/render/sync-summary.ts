@@ -2,6 +2,7 @@
 // Under --dry-run, the whole inventory. Column widths follow the content within the terminal width
 // (fitted-table.ts, the table writer of `status` too); no colour.
 import {FittedTable} from './fitted-table.ts'
+import {gateLine} from './gate-line.ts'
 import {shortDigest, shortDigests} from './short-digest.ts'
 import type {SyncImage, SyncResult} from '../sync/sync-result.ts'
 
@@ -44,6 +45,11 @@ export function renderSyncSummary(result: SyncResult, width: number): string {
   for (const image of result.images) if (image.takenOverFrom) takenOver.set(image.takenOverFrom, (takenOver.get(image.takenOverFrom) ?? 0) + 1)
   for (const [run, count] of takenOver) out.push(`took over ${count} image${count === 1 ? '' : 's'} from run ${run}, which stopped without finishing`)
   for (const d of result.drift) out.push(`drift: ${d.tag} now runs ${shortDigest(d.digest)} (was ${shortDigest(d.previousDigest)})`)
+  if (result.gate) {
+    const g = result.gate
+    if (g.refresh.error) out.push(`counts: ${g.refresh.error} (the gate judged the stored counts)`)
+    out.push(gateLine(g, g.newOnly ? `--fail-on-new: ${g.judged} new image${g.judged === 1 ? '' : 's'} judged` : undefined))
+  }
   if (result.problems.length > 0) out.push(`${result.problems.length} containers have an image reference that cannot be parsed (see --json: problems)`)
   return out.join('\n') + '\n'
 }

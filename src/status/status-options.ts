@@ -1,6 +1,6 @@
 // The options of `status`, resolved from flags, environment (SNYK_WATCH_<FLAG>) and config file into one typed object.
 import {defaults} from '../config/defaults.ts'
-import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
+import {configFilePath, oneOf, readConfigFile, resolveOptions} from '../config/option-sources.ts'
 import {configFileKeys, statusOptionSpecs} from '../config/option-specs.ts'
 import {snykSettingsOf} from '../config/snyk-settings.ts'
 import {UsageError} from '../errors.ts'
@@ -50,12 +50,6 @@ const oneShotOptions = [
   {name: 'refresh', why: 'reads from Snyk once; run status --refresh first, then status --watch'},
   {name: 'sbom', why: 'writes files once'},
 ] as const
-
-function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, {code: 'INVALID_OPTION', suggestions: [`--${option} ${allowed[0]}`]})
-  return value as T
-}
 
 export function resolveStatusOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): StatusOptions {
   const location = configFilePath(configFlag, env)

@@ -21,11 +21,10 @@ export interface StatusIO {
 }
 
 /** What the Snyk reads need of a connection (src/submit/snyk-connection.ts). */
-type SnykDeps = Pick<SnykConnection, 'client' | 'core' | 'orgId'>
-
+export type SnykDeps = Pick<SnykConnection, 'client' | 'core' | 'orgId'>
 
 /** Reads the current counts of the selected images' Snyk projects and stores them with the time Snyk counted them. */
-async function refreshIssueCounts(store: StateStore, images: readonly StatusImage[], snyk: SnykDeps, limit: number | undefined): Promise<StatusRefresh> {
+export async function refreshIssueCounts(store: StateStore, images: readonly StatusImage[], snyk: SnykDeps, limit: number | undefined): Promise<StatusRefresh> {
   const ids = [...new Set(images.flatMap((image) => image.projects.map((project) => project.id)))].sort()
   const refresh: StatusRefresh = {projects: ids.length, counted: 0}
   if (ids.length === 0) return refresh

@@ -1,6 +1,7 @@
 // The typed result of `sync`: what --json prints (a documented, stable schema: see README.md) and what
 // the summary table shows.
 import {ExitCode} from '../errors.ts'
+import type {StatusGate, StatusRefresh} from '../status/status-result.ts'
 
 export type ImageResult =
   /** Sent to Snyk in this run (import job accepted). */
@@ -49,7 +50,19 @@ export interface SyncImage {
   heldBy?: {runId: string; pid?: number; host?: string; until: string}
   /** This run took the image over from a run that stopped without finishing (killed, crashed): its id. */
   takenOverFrom?: string
+  /** First seen in this run: new to the state store (what --fail-on-new judges). */
+  new?: true
   runsIn: ImagePlacementSummary
+}
+
+/** `sync --fail-on`: the gate of `status --fail-on` over the images this run listed, on counts read after the imports. */
+export interface SyncGate extends StatusGate {
+  /** --fail-on-new: only images first seen in this run were judged. */
+  newOnly: boolean
+  /** How many images were judged. */
+  judged: number
+  /** The read of Snyk's current counts (an error: the stored counts were judged). */
+  refresh: StatusRefresh
 }
 
 export interface SyncTarget {
@@ -108,6 +121,8 @@ export interface SyncResult {
   targets: SyncTarget[]
   images: SyncImage[]
   drift: SyncDrift[]
+  /** --fail-on: the gate; tripped sets exit code 1 (which wins over 3). */
+  gate?: SyncGate
   problems: Array<{target: string; namespace: string; pod: string; container: string; reference: string; message: string}>
 }
 

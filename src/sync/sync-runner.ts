@@ -11,6 +11,7 @@ import {defaultStatePath, openStore} from '../state/state-store.ts'
 import {connectSnyk} from '../submit/snyk-connection.ts'
 import type {SyncOptions} from './sync-options.ts'
 import type {SyncProgress} from './sync-progress.ts'
+import {judgeSync} from './sync-gate.ts'
 import type {SyncResult} from './sync-result.ts'
 import {runSync} from './sync-service.ts'
 
@@ -69,7 +70,9 @@ export async function runSyncCommand(options: SyncOptions, io: SyncIO): Promise<
       const submitter = snyk.submitter(options.integrations, options.waitTimeoutMs)
       // Images another live run holds are waited for within this run's own --timeout (less a margin to report).
       const holderWaitMs = options.timeoutMs ? Math.max(0, options.timeoutMs - 5_000) : undefined
-      return await runSync({...common, store, submitter, ...(holderWaitMs === undefined ? {} : {holderWaitMs})})
+      const result = await runSync({...common, store, submitter, ...(holderWaitMs === undefined ? {} : {holderWaitMs})})
+      if (options.failOn !== undefined) await judgeSync(result, store, snyk, {failOn: options.failOn, newOnly: options.failOnNew})
+      return result
     } finally {
       await snyk.close()
       await store.close()

@@ -90,6 +90,8 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
   const unique = new Map<string, UniqueImage>()
   const problems: ImageProblem[] = []
   const drift: SyncDrift[] = []
+  /** Images this run inserted into the store: first seen now (--fail-on-new). */
+  const newKeys = new Set<string>()
   let containers = 0
 
   deps.progress.targetsStarted(deps.targets.map((t) => ({id: t.id, name: t.name})))
@@ -117,6 +119,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
             }
             if (recording) {
               const recorded = await recording.page(page)
+              for (const key of recorded.newImageKeys) newKeys.add(key)
               for (const event of recorded.drift) foundDrift.push({tag: event.tag, previousDigest: event.previousDigest, digest: event.digest})
             }
             for (const observation of page) {
@@ -150,6 +153,7 @@ async function runPipeline(deps: SyncDeps, runId: string | undefined): Promise<S
   targets.sort((a, b) => a.name.localeCompare(b.name))
 
   const {images, interrupted} = await submitListed(deps, runId, unique)
+  for (const image of images) if (newKeys.has(image.key)) image.new = true
 
   const counts = countResults(targets, images, containers)
   const {outcome, exitCode} = outcomeOf(counts, interrupted, targets.some((t) => t.configurationError))

@@ -2,10 +2,9 @@
 // config file is read again on SIGHUP (resolveWatchOptions is called again with the same flags).
 import {existsSync, readFileSync} from 'node:fs'
 import {defaults} from '../config/defaults.ts'
-import {configFilePath, readConfigFile, resolveOptions} from '../config/option-sources.ts'
+import {configFilePath, oneOf, readConfigFile, resolveOptions} from '../config/option-sources.ts'
 import {configFileKeys, watchOptionSpecs} from '../config/option-specs.ts'
 import {pipelineOptionsOf, type PipelineOptions} from '../config/pipeline-options.ts'
-import {UsageError} from '../errors.ts'
 
 export type LogFormat = 'json' | 'text' | 'auto'
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -26,12 +25,6 @@ export interface WatchOptions extends PipelineOptions {
 
 const serviceAccountNamespace = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'
 
-function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
-  throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`, {code: 'INVALID_OPTION', suggestions: [`pass --${option} ${allowed[0]}`]})
-}
-
 export function resolveWatchOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, configFlag: string | undefined): WatchOptions {
   const location = configFilePath(configFlag, env)
   const o = resolveOptions(watchOptionSpecs, flags, env, readConfigFile(location), location ? `config file ${location.path}` : 'config file', configFileKeys)
@@ -50,8 +43,8 @@ export function resolveWatchOptions(flags: Record<string, unknown>, env: NodeJS.
         ? {namespace: leaseNamespace, name: (o['leader-elect-name'] as string | undefined) ?? 'kubectl-snyk-watch', leaseDurationMs: (o['leader-elect-lease-duration'] as number | undefined) ?? defaults.leaseDurationMs}
         : undefined,
     namespaceSelector: o['namespace-selector'] as string | undefined,
-    logFormat: oneOf('log-format', o['log-format'], ['auto', 'json', 'text'], 'auto'),
-    logLevel: oneOf('log-level', o['log-level'], ['info', 'debug', 'warn', 'error'], 'info'),
+    logFormat: oneOf('log-format', o['log-format'] as string | undefined, ['auto', 'json', 'text'] as const) ?? 'auto',
+    logLevel: oneOf('log-level', o['log-level'] as string | undefined, ['info', 'debug', 'warn', 'error'] as const) ?? 'info',
     configPath: location?.path,
   }
 }

@@ -1,5 +1,5 @@
-// `kubectl snyk-watch status` as a user runs it after `sync --wait`: the built CLI found by the real kubectl on
-// PATH, real API servers, the Snyk emulator.
+// `kubectl snyk-watch status` as a user runs it after `sync --wait`, and the one-step gate `sync --fail-on`: the
+// built CLI found by the real kubectl on PATH, real API servers, the Snyk emulator.
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -8,7 +8,9 @@ import type {ClusterSet} from '../helpers/clusters.ts'
 import {startPluginFixture, type PluginFixture} from '../helpers/plugin-fixture.ts'
 import {withSnykEmulator} from '../helpers/snyk-emulator-fixture.ts'
 import {expectedTargets} from '../helpers/sync-scenario.ts'
+import {digestOf} from '../helpers/kube-objects.ts'
 import type {StatusResult} from '../../src/status/status-result.ts'
+import type {SyncResult} from '../../src/sync/sync-result.ts'
 
 describe('kubectl snyk-watch status, end to end', () => {
   let fixture: PluginFixture
@@ -54,6 +56,63 @@ describe('kubectl snyk-watch status, end to end', () => {
     const parsed = parseYaml(yaml.stdout) as StatusResult
     assert.deepEqual(parsed.groups?.map((g) => `${g.cluster}/${g.namespace}`), ['e2e-a/shop', 'e2e-b/shop', 'e2e-c/shop'])
     assert.equal(parsed.gate?.tripped, false)
+  })
+
+  it('sync --fail-on, one step: waits for the imports, reads the counts; 0 clean, 1 naming the image, 1 over 3, 3 on a partial clean run, 2 on a mistake; --fail-on-new judges new images only', async (t) => {
+    const snyk = await withSnykEmulator(t)
+    for (const name of Object.keys(expectedTargets)) snyk.setIssueCounts(name, {critical: 0, high: 0, medium: 1, low: 0})
+    const env = {SNYK_TOKEN: snyk.token, SNYK_WATCH_ORG: snyk.orgId, SNYK_WATCH_API: snyk.url, SNYK_WATCH_STATE: path.join(set.workDir, 'gate.db')}
+    const sync = async (...args: string[]) => {
+      const run = await kubectl(['snyk-watch', 'sync', '--all-contexts', ...args, '-o', 'json'], env)
+      assert.doesNotMatch(run.stdout + run.stderr, new RegExp(snyk.token))
+      return {code: run.code, stderr: run.stderr, result: JSON.parse(run.stdout) as SyncResult}
+    }
+
+    const clean = await sync('--fail-on', 'high')
+    assert.equal(clean.code, 0, clean.stderr)
+    assert.equal(clean.result.counts.monitored, 7, '--fail-on implies --wait')
+    assert.equal(clean.result.gate?.tripped, false)
+    assert.equal(clean.result.gate?.judged, clean.result.images.length)
+    assert.ok(clean.result.images.every((image) => image.new === true), 'every image is new to a new state store')
+
+    snyk.setIssueCounts('library/nginx:1.27', {critical: 0, high: 2, medium: 0, low: 0})
+    const table = await kubectl(['snyk-watch', 'sync', '--all-contexts', '--fail-on', 'high'], env)
+    assert.equal(table.code, 1, table.stderr)
+    assert.match(table.stdout, /gate: FAILED \(--fail-on high\): 1 image with high or worse issues: docker\.io\/library\/nginx:1\.27/)
+    const importsBefore = snyk.requestsFor('Importtargets').length
+
+    // Old debt does not block --fail-on-new; a new image with a critical does, and only it is named.
+    const oldDebt = await sync('--fail-on', 'high', '--fail-on-new')
+    assert.equal(oldDebt.code, 0, oldDebt.stderr)
+    assert.deepEqual({newOnly: oldDebt.result.gate?.newOnly, judged: oldDebt.result.gate?.judged}, {newOnly: true, judged: 0})
+    assert.equal(snyk.requestsFor('Importtargets').length, importsBefore, 'nothing imported again within --resubmit-after')
+    const [a] = set.fixtures
+    await a!.createPod({namespace: 'shop', name: 'fresh', containers: [{name: 'f', image: 'nginx:1.29', digest: digestOf('nginx:1.29')}]})
+    snyk.setIssueCounts('library/nginx:1.29', {critical: 1, high: 0, medium: 0, low: 0})
+    const fresh = await sync('--fail-on', 'high', '--fail-on-new')
+    assert.equal(fresh.code, 1, fresh.stderr)
+    assert.deepEqual(fresh.result.gate?.images.map((image) => image.image), ['docker.io/library/nginx:1.29'])
+    assert.deepEqual(fresh.result.images.filter((image) => image.new).map((image) => image.image), ['docker.io/library/nginx:1.29'])
+
+    // A partial run (an import Snyk fails): the gate's 1 wins over 3; with nothing over the gate, 3.
+    snyk.failImports('library/busybox:1.37')
+    await a!.createPod({namespace: 'shop', name: 'doomed', containers: [{name: 'd', image: 'busybox:1.37', digest: digestOf('busybox:1.37')}]})
+    const partialTripped = await sync('--fail-on', 'high')
+    assert.equal(partialTripped.code, 1, partialTripped.stderr)
+    assert.equal(partialTripped.result.outcome, 'partial')
+    assert.equal(partialTripped.result.counts.failed, 1)
+    snyk.setIssueCounts('library/nginx:1.27', {critical: 0, high: 0, medium: 0, low: 0})
+    snyk.setIssueCounts('library/nginx:1.29', {critical: 0, high: 0, medium: 0, low: 0})
+    const partialClean = await sync('--fail-on', 'high')
+    assert.equal(partialClean.code, 3, partialClean.stderr)
+    assert.equal(partialClean.result.gate?.tripped, false)
+
+    // Mistakes are usage errors (2), before anything is listed or sent.
+    for (const args of [['--fail-on', 'severe'], ['--fail-on-new'], ['--fail-on', 'high', '--dry-run']]) {
+      const run = await kubectl(['snyk-watch', 'sync', '--all-contexts', ...args], env)
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`)
+      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+    }
   })
 
   it('a missing state store: exit 2, says to run sync first, no stack trace', async () => {

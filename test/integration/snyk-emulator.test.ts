@@ -589,19 +589,22 @@ describe('Snyk emulator: request log', () => {
     await restGet(snyk, `/orgs/${snyk.orgId}/projects`, {names: 'samples/hello:v1'})
     const [imported, listed] = snyk.requests
     assert.deepEqual(
-      {...imported, at: undefined},
+      {...imported, at: undefined, answeredAt: undefined},
       {
         method: 'POST',
         path: `/v1/org/${snyk.orgId}/integrations/${snyk.integrationId('acr')}/import`,
         query: {},
         body: {target: {name: 'samples/hello:v1'}},
         at: undefined,
+        answeredAt: undefined,
         status: 201,
         api: 'v1',
         operationId: 'Importtargets',
       },
     )
     assert.ok((imported?.at ?? 0) >= before)
+    assert.ok((imported?.answeredAt ?? 0) >= (imported?.at ?? Infinity), 'answered after it arrived')
+    assert.equal(imported?.clientGone, undefined, 'the client was there for the answer')
     assert.deepEqual(listed?.query, {version: VERSION, names: 'samples/hello:v1'})
     assert.equal(snyk.importsOf('samples/hello:v1').length, 1)
     assert.equal(snyk.requestsFor('listOrgProjects').length, 1)

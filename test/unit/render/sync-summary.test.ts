@@ -89,4 +89,18 @@ describe('sync summary', () => {
     assert.match(renderSyncSummary(inventory(true), 150), /^8 unique images in 28 pods, 6 would be submitted, 2 would be skipped$/m)
     assert.match(renderSyncSummary(inventory(false), 150), /^8 unique images in 28 pods, 6 submitted, 0 unchanged, 2 skipped, 0 failed$/m)
   })
+
+  it('--fail-on: the gate verdict under the counts, what --fail-on-new judged, and counts that could not be read', () => {
+    const result = inventory(false)
+    const nginx = {image: 'docker.io/library/nginx:1.27', critical: 0, high: 2, medium: 0, low: 1}
+    result.gate = {failOn: 'high', tripped: true, images: [nginx], unknown: 1, newOnly: false, judged: 8, refresh: {projects: 6, counted: 6}}
+    const lines = renderSyncSummary(result, 150).trimEnd().split('\n')
+    assert.equal(lines.at(-1), 'gate: FAILED (--fail-on high): 1 image with high or worse issues: docker.io/library/nginx:1.27')
+    result.gate = {failOn: 'critical', tripped: false, images: [], unknown: 0, newOnly: true, judged: 1, refresh: {projects: 1, counted: 0, error: "could not read Snyk's results: HTTP 503"}}
+    const passed = renderSyncSummary(result, 150).trimEnd().split('\n')
+    assert.deepEqual(passed.slice(-2), [
+      "counts: could not read Snyk's results: HTTP 503 (the gate judged the stored counts)",
+      'gate: passed (--fail-on critical --fail-on-new: 1 new image judged)',
+    ])
+  })
 })
