@@ -62,6 +62,8 @@ Every flag can also be set with SNYK_WATCH_<FLAG> or in the config file. Exit co
     if (options.output === 'json' && !this.jsonEnabled()) this.logJson(result)
     else if (options.output === 'yaml') process.stdout.write((await import('yaml')).stringify(result))
     else if (!this.jsonEnabled()) process.stdout.write(renderStatus(result, process.stdout.isTTY ? process.stdout.columns : 160, options.output === 'wide'))
+    // Loaded only in a GitHub Actions job: a plain status starts without it.
+    if (result.gate && process.env['GITHUB_ACTIONS'] === 'true') await (await import('../render/github-actions.ts')).reportGateToGitHub(result.gate, 'status', process.env, process.stderr)
     process.exitCode = result.exitCode
     return result
   }

@@ -14,7 +14,7 @@ export default class Sync extends SnykWatchCommand {
 
 Every flag can also be set with an environment variable SNYK_WATCH_<FLAG> (SNYK_WATCH_ORG, SNYK_WATCH_ALL_CONTEXTS=true, lists comma-separated) or in the config file, so a CronJob needs no arguments. The token comes from SNYK_TOKEN or --token-file and is never printed.
 
-With --fail-on SEVERITY it is a one-step CI gate: it waits for the imports (--wait), reads Snyk's current counts of the images it listed through the same limiter, and exits 1 naming every image with an issue at or above SEVERITY; --fail-on-new judges only images first seen in this run (new to the state store), so old debt does not block.
+With --fail-on SEVERITY it is a one-step CI gate: it waits for the imports (--wait), reads Snyk's current counts of the images it listed through the same limiter, and exits 1 naming every image with an issue at or above SEVERITY; --fail-on-new judges only images first seen in this run (new to the state store), so old debt does not block. In GitHub Actions (GITHUB_ACTIONS=true) a tripped gate also prints ::error annotations, and the verdict is appended to $GITHUB_STEP_SUMMARY.
 
 Exit codes: 0 success; 1 --fail-on gate tripped (wins over 3); 2 usage, configuration or authentication error; 3 partial failure (some targets or images failed); 130 interrupted.`
 
@@ -51,6 +51,7 @@ Exit codes: 0 success; 1 --fail-on gate tripped (wins over 3); 2 usage, configur
     const result = await runSyncCommand(options, {env: process.env, stderr: process.stderr, json})
     if (flags.output === 'json' && !this.jsonEnabled()) this.logJson(result)
     else if (!json) process.stdout.write(renderSyncSummary(result, process.stdout.isTTY ? process.stdout.columns : 160))
+    if (result.gate && process.env['GITHUB_ACTIONS'] === 'true') await (await import('../render/github-actions.ts')).reportGateToGitHub(result.gate, 'sync', process.env, process.stderr)
     process.exitCode = result.exitCode
     return result
   }

@@ -1,6 +1,7 @@
 // `kubectl snyk-watch status` as a user runs it after `sync --wait`, and the one-step gate `sync --fail-on`: the
 // built CLI found by the real kubectl on PATH, real API servers, the Snyk emulator.
 import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parse as parseYaml} from 'yaml'
@@ -58,7 +59,7 @@ describe('kubectl snyk-watch status, end to end', () => {
     assert.equal(parsed.gate?.tripped, false)
   })
 
-  it('sync --fail-on, one step: waits for the imports, reads the counts; 0 clean, 1 naming the image, 1 over 3, 3 on a partial clean run, 2 on a mistake; --fail-on-new judges new images only', async (t) => {
+  it('sync --fail-on, one step: waits for the imports, reads the counts; 0 clean, 1 naming the image (annotated in GitHub Actions), 1 over 3, 3 on a partial clean run, 2 on a mistake; --fail-on-new judges new images only', async (t) => {
     const snyk = await withSnykEmulator(t)
     for (const name of Object.keys(expectedTargets)) snyk.setIssueCounts(name, {critical: 0, high: 0, medium: 1, low: 0})
     const env = {SNYK_TOKEN: snyk.token, SNYK_WATCH_ORG: snyk.orgId, SNYK_WATCH_API: snyk.url, SNYK_WATCH_STATE: path.join(set.workDir, 'gate.db')}
@@ -80,6 +81,14 @@ describe('kubectl snyk-watch status, end to end', () => {
     assert.equal(table.code, 1, table.stderr)
     assert.match(table.stdout, /gate: FAILED \(--fail-on high\): 1 image with high or worse issues: docker\.io\/library\/nginx:1\.27/)
     const importsBefore = snyk.requestsFor('Importtargets').length
+
+    // In a GitHub Actions job: an ::error annotation per image on stderr (stdout stays JSON) and the job summary.
+    const summaryFile = path.join(set.workDir, 'step-summary.md')
+    const actions = await kubectl(['snyk-watch', 'sync', '--all-contexts', '--fail-on', 'high', '-o', 'json'], {...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summaryFile})
+    assert.equal(actions.code, 1, actions.stderr)
+    assert.equal((JSON.parse(actions.stdout) as SyncResult).gate?.tripped, true)
+    assert.match(actions.stderr, /^::error title=kubectl snyk-watch sync --fail-on high::docker\.io\/library\/nginx:1\.27 has high or worse issues \(critical 0, high 2, medium 0, low 0\)$/m)
+    assert.match(await readFile(summaryFile, 'utf8'), /### kubectl snyk-watch sync: gate FAILED \(--fail-on high\)[\s\S]*\| `docker\.io\/library\/nginx:1\.27` \| 0 \| 2 \| 0 \| 0 \|/)
 
     // Old debt does not block --fail-on-new; a new image with a critical does, and only it is named.
     const oldDebt = await sync('--fail-on', 'high', '--fail-on-new')
