@@ -17,11 +17,19 @@ enableCompileCache?.()
 // setting to child processes.
 const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
 process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
-const {execute} = await import('@oclif/core')
+const {flush, handle, run} = await import('@oclif/core')
 if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
 
-await execute({dir: import.meta.url})
+// oclif's execute(), with "did you mean" for a mistyped command (the commands are read only then).
+try {
+  await run(process.argv.slice(2), import.meta.url)
+  await flush()
+} catch (error) {
+  const [{readdirSync}, {suggestCommand}] = await Promise.all([import('node:fs'), import('../dist/cli/command-not-found.js')])
+  const commands = readdirSync(new URL('../dist/commands', import.meta.url)).filter((file) => file.endsWith('.js')).map((file) => file.slice(0, -3))
+  await handle(suggestCommand(error, commands))
+}
 
 // A second Ctrl+C of `watch`: end now, with the code the command set, not when what it cut off lets go.
 const {exitAtOnce} = await import('../dist/cli/stop-signals.js')

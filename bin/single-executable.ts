@@ -10,6 +10,7 @@ import path from 'node:path'
 import type {Command, Interfaces} from '@oclif/core'
 import manifestJson from '../oclif.manifest.json' with {type: 'json'}
 import pjsonJson from '../package.json' with {type: 'json'}
+import {suggestCommand} from '../src/cli/command-not-found.ts'
 import {hideSqliteExperimentalWarning} from '../src/cli/process-warnings.ts'
 import {exitAtOnce} from '../src/cli/stop-signals.ts'
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   // oclif checks its own Node.js range when it loads, by reading its package.json from disk: there is none here,
   // and the Node.js of an executable is the one it was built with.
   process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
-  const {execute, Plugin} = await import('@oclif/core')
+  const {flush, handle, Plugin, run} = await import('@oclif/core')
   delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 
   const manifest = manifestJson as unknown as Interfaces.Manifest
@@ -72,7 +73,13 @@ async function main(): Promise<void> {
   const root = path.dirname(process.execPath)
   const plugin = new BundledPlugin({root, isRoot: true, pjson})
   await plugin.load()
-  await execute({loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
+  // oclif's execute(), with "did you mean" for a mistyped command.
+  try {
+    await run(process.argv.slice(2), {root, pjson, plugins: new Map([[plugin.name, plugin]])})
+    await flush()
+  } catch (error) {
+    await handle(suggestCommand(error, Object.keys(manifest.commands)) as Error)
+  }
   // A second Ctrl+C of `watch`: end now, with the code the command set, not when what it cut off lets go.
   if (exitAtOnce()) process.exit()
 }

@@ -3,18 +3,13 @@
 // command's whole usage, which only --help prints.
 import {Command, Errors} from '@oclif/core'
 import {stripVTControlCharacters} from 'node:util'
-import {closest, distance} from 'fastest-levenshtein'
 import {UsageError} from '../errors.ts'
-
-/** A flag name within this many edits of a mistyped one is offered as what was meant. */
-const maxSuggestionDistance = 3
+import {closestName} from './closest-name.ts'
 
 /** `--nme` -> `--name`: the closest of `flags` (long names without dashes) to a mistyped flag, if close enough. */
 export function closestFlag(typed: string, flags: readonly string[]): string | undefined {
-  const name = typed.replace(/^-+/, '').split('=')[0] ?? ''
-  if (name === '' || flags.length === 0) return undefined
-  const best = closest(name, [...flags])
-  return distance(name, best) <= Math.min(maxSuggestionDistance, Math.max(1, Math.floor(name.length / 2))) ? `--${best}` : undefined
+  const best = closestName(typed.replace(/^-+/, '').split('=')[0] ?? '', flags)
+  return best === undefined ? undefined : `--${best}`
 }
 
 /** The short usage error for one of oclif's parse errors of `command` (e.g. `sync`) with long flags `flags`. */

@@ -70,6 +70,18 @@ describe('kubectl snyk-watch sync, end to end', () => {
     assert.match(noToken.stderr, /no Snyk API token/)
   })
 
+  it('a mistyped command: exit 2, the command meant, the list of commands; nothing close: the list only', async () => {
+    const typo = await kubectl(['snyk-watch', 'stauts', '--all'], {})
+    assert.equal(typo.code, 2, typo.stderr)
+    assert.match(typo.stderr, /unknown command "stauts" for "kubectl snyk-watch"/)
+    assert.match(typo.stderr, /did you mean "status"\? kubectl snyk-watch status/)
+    assert.match(typo.stderr, /See 'kubectl snyk-watch --help' for the commands: status, sync, watch\./)
+    assert.doesNotMatch(typo.stderr, /\n\s+at /, 'no stack trace')
+    const far = await kubectl(['snyk-watch', 'deploy'], {})
+    assert.equal(far.code, 2)
+    assert.doesNotMatch(far.stderr, /did you mean/)
+  })
+
   it('answers an unknown flag in one short paragraph: the error, the flag meant, where the usage is; no usage dump', async () => {
     const run = await kubectl(['snyk-watch', 'sync', '--concurency', '3', '--dry-run'], {})
     assert.equal(run.code, 2)

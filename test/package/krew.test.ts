@@ -101,6 +101,11 @@ describe('krew', () => {
     assert.equal(result.dryRun, true)
     assert.equal(result.counts.pods, 2)
     assert.deepEqual(result.images.map((i) => i.snykTarget), ['library/nginx:1.27'])
+    // "Did you mean" from the single executable too (its own entry point, no commands folder on disk).
+    const typo = await exec(kubectl, ['snyk-watch', 'snyc', '--dry-run'], env)
+    assert.equal(typo.code, 2, typo.stderr)
+    assert.match(typo.stderr, /unknown command "snyc" for "kubectl snyk-watch"/)
+    assert.match(typo.stderr, /did you mean "sync"\?/)
 
     const uninstall = await exec(kubectl, ['krew', 'uninstall', 'snyk-watch'], env)
     assert.equal(uninstall.code, 0, uninstall.stderr)
