@@ -7,6 +7,13 @@ import {hideSqliteExperimentalWarning} from '../dist/cli/process-warnings.js'
 
 hideSqliteExperimentalWarning()
 
+// Shell completion (kubectl_complete-snyk_watch runs `kubectl-snyk_watch __complete ARGS`): answered from oclif's
+// manifest, without loading oclif or a command.
+if (process.argv[2] === '__complete') {
+  const [{runCompletion}, {readFile}] = await Promise.all([import('../dist/cli/completion.js'), import('node:fs/promises')])
+  await runCompletion(JSON.parse(await readFile(new URL('../oclif.manifest.json', import.meta.url), 'utf8')), process.argv.slice(3), process.env)
+}
+
 // V8's code cache on disk (Node.js 22.1+; in the OS temp directory, NODE_DISABLE_COMPILE_CACHE=1 turns it off):
 // later runs skip compiling oclif and our modules, a good part of the start-up of a short command.
 const {enableCompileCache} = await import('node:module')

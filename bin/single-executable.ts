@@ -11,6 +11,7 @@ import type {Command, Interfaces} from '@oclif/core'
 import manifestJson from '../oclif.manifest.json' with {type: 'json'}
 import pjsonJson from '../package.json' with {type: 'json'}
 import {suggestCommand} from '../src/cli/command-not-found.ts'
+import type {CompletionManifest} from '../src/cli/completion.ts'
 import {hideSqliteExperimentalWarning} from '../src/cli/process-warnings.ts'
 import {exitAtOnce} from '../src/cli/stop-signals.ts'
 
@@ -23,6 +24,8 @@ const commandModules: Record<string, () => Promise<{default: Command.Class}>> = 
 
 async function main(): Promise<void> {
   hideSqliteExperimentalWarning()
+  // Shell completion (kubectl_complete-snyk_watch runs `kubectl-snyk_watch __complete ARGS`): from the manifest alone.
+  if (process.argv[2] === '__complete') await (await import('../src/cli/completion.ts')).runCompletion(manifestJson as unknown as CompletionManifest, process.argv.slice(3), process.env)
   // oclif checks its own Node.js range when it loads, by reading its package.json from disk: there is none here,
   // and the Node.js of an executable is the one it was built with.
   process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'

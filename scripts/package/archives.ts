@@ -1,5 +1,5 @@
 // Release archives: `kubectl-snyk_watch_<version>_<os>_<arch>.tar.gz` (`.zip` for Windows) holding the
-// executable and LICENSE, and `SHA256SUMS` over every release file. Reproducible: the same inputs give
+// executable, LICENSE and (tar.gz) kubectl_complete-snyk_watch, and `SHA256SUMS` over every release file. Reproducible: the same inputs give
 // byte-identical archives (entries in a fixed order, one fixed mtime, owner 0:0 with no names, fixed
 // modes, gzip/deflate at a fixed level with no timestamps of their own), so anyone can rebuild and compare.
 import {execFileSync} from 'node:child_process'
@@ -30,6 +30,9 @@ export interface BuiltArchive {
   /** The executable's path inside the archive: krew's `bin`. */
   bin: string
 }
+
+/** What kubectl (1.26+) runs on PATH to complete `kubectl snyk-watch ...`. */
+export const completionScript = 'kubectl_complete-snyk_watch'
 
 /** The executable's name as kubectl looks it up on PATH (`kubectl snyk-watch` -> `kubectl-snyk_watch`). */
 export function executableName(os: ReleaseOs): string {
@@ -97,17 +100,20 @@ export function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex')
 }
 
-/** Writes one archive per input into `outDir`: the executable and the LICENSE at `root`. */
+/** Writes one archive per input into `outDir`: the executable, the LICENSE at `root` and (not on Windows) the completion script. */
 export async function buildArchives(o: {root: string; version: string; inputs: ArchiveInput[]; outDir: string; log?: (line: string) => void}): Promise<BuiltArchive[]> {
   // DOS time cannot go before 1980: an epoch of 0 (no git) is written as 1980-01-01 in zips.
   const epoch = sourceDateEpoch(o.root)
   const license = readFileSync(path.join(o.root, 'LICENSE'))
+  const completion = readFileSync(path.join(o.root, 'bin', completionScript))
   const built: BuiltArchive[] = []
   for (const input of o.inputs) {
     const bin = executableName(input.os)
     const entries: Entry[] = [
       {name: bin, data: readFileSync(input.executable), mode: 0o755},
       {name: 'LICENSE', data: license, mode: 0o644},
+      // kubectl's plugin completion (a shell script: not for Windows); krew links only `bin`, the caveats say how.
+      ...(input.os === 'windows' ? [] : [{name: completionScript, data: completion, mode: 0o755}]),
     ]
     const file = archiveName(o.version, input.os, input.arch)
     const target = path.join(o.outDir, file)

@@ -37,6 +37,8 @@ export async function startPluginFixture(names = ['e2e-a', 'e2e-b', 'e2e-c']): P
     await seedWorkload(set)
     const kubeconfig = await writeKubeconfig(path.join(set.workDir, 'config'), set.clusters.map((cluster) => ({cluster})))
     await symlink(path.join(root, 'bin', 'run.js'), path.join(pathDir, 'kubectl-snyk_watch'))
+    // As npm installs it: kubectl (1.26+) completes the plugin through this one.
+    await symlink(path.join(root, 'bin', 'kubectl_complete-snyk_watch'), path.join(pathDir, 'kubectl_complete-snyk_watch'))
     // Node 22 from the project's devDependencies stands in for the user's node.
     const environment = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({PATH: [pathDir, path.join(root, 'node_modules', '.bin'), process.env.PATH].join(path.delimiter), HOME: set.workDir, KUBECONFIG: kubeconfig, ...env})
     const spawnKubectl = (args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams => spawn(set.binaries.kubectl, args, {env: environment(env), stdio: 'pipe'})

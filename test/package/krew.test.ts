@@ -101,6 +101,14 @@ describe('krew', () => {
     assert.equal(result.dryRun, true)
     assert.equal(result.counts.pods, 2)
     assert.deepEqual(result.images.map((i) => i.snykTarget), ['library/nginx:1.27'])
+    // Completion as the caveats say: the script from krew's store linked beside the plugin, answered by the executable.
+    const [storeVersion] = readdirSync(path.join(env.KREW_ROOT!, 'store', 'snyk-watch'))
+    const script = path.join(env.KREW_ROOT!, 'store', 'snyk-watch', storeVersion!, 'kubectl_complete-snyk_watch')
+    symlinkSync(script, path.join(env.KREW_ROOT!, 'bin', 'kubectl_complete-snyk_watch'))
+    const completed = await exec(kubectl, ['__complete', 'snyk-watch', 'status', '--fail-on', 'h'], env)
+    assert.equal(completed.code, 0, completed.stderr)
+    assert.deepEqual(completed.stdout.trimEnd().split('\n'), ['high', ':4'])
+    rmSync(path.join(env.KREW_ROOT!, 'bin', 'kubectl_complete-snyk_watch'))
     // "Did you mean" from the single executable too (its own entry point, no commands folder on disk).
     const typo = await exec(kubectl, ['snyk-watch', 'snyc', '--dry-run'], env)
     assert.equal(typo.code, 2, typo.stderr)

@@ -1,5 +1,6 @@
 // Release archives are reproducible: the same inputs give the same bytes, whatever the time zone or the
-// files' own times and owners, and hold the executable (mode 755) and LICENSE with the source date.
+// files' own times and owners, and hold the executable (mode 755), LICENSE and the completion script with the
+// source date.
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
@@ -37,7 +38,7 @@ describe('release archives', () => {
     assert.ok(first[1]!.equals(second[1]!), 'the zip differs')
   })
 
-  it('hold the executable and LICENSE, owned by 0:0, with the source date', async () => {
+  it('hold the executable, LICENSE and kubectl_complete-snyk_watch, owned by 0:0, with the source date', async () => {
     process.env.SOURCE_DATE_EPOCH = '1700000000'
     const outDir = mkdtempSync(path.join(work, 'c-'))
     const [built] = await buildArchives({root, version: '1.2.3', outDir, inputs: [{os: 'linux', arch: 'arm64', executable}]})
@@ -62,8 +63,10 @@ describe('release archives', () => {
     assert.deepEqual(entries.map((e) => [e.name, e.mode.toString(8), e.uid, e.gid, e.mtime]), [
       ['kubectl-snyk_watch', '755', 0, 0, 1700000000_000],
       ['LICENSE', '644', 0, 0, 1700000000_000],
+      ['kubectl_complete-snyk_watch', '755', 0, 0, 1700000000_000],
     ])
     assert.match(entries[1]!.body, /^Apache License\nVersion 2\.0/)
+    assert.match(entries[2]!.body, /^#!\/bin\/sh\n[\s\S]*exec kubectl-snyk_watch __complete "\$@"\n$/)
     const sums = readFileSync(writeSums(outDir, [built!.file]), 'utf8')
     assert.equal(sums, `${built!.sha256}  ${built!.file}\n`)
   })
