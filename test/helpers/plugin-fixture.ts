@@ -23,6 +23,10 @@ export interface PluginFixture {
   kubectl(args: string[], env: NodeJS.ProcessEnv): Promise<KubectlRun>
   /** The same, as a process left running (watch): the caller stops it. */
   spawnKubectl(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams
+  /** The environment kubectl runs in (the plugin and node on PATH, the clusters' kubeconfig), `env` on top. */
+  environment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv
+  /** The clusters' kubeconfig file. */
+  kubeconfig: string
   stop(): Promise<void>
 }
 
@@ -52,7 +56,7 @@ export async function startPluginFixture(names = ['e2e-a', 'e2e-b', 'e2e-c']): P
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
         child.on('close', (code) => resolve({code, stdout, stderr}))
       })
-    return {set, kubectl, spawnKubectl, stop}
+    return {set, kubectl, spawnKubectl, environment, kubeconfig, stop}
   } catch (error) {
     await stop()
     throw error

@@ -74,6 +74,8 @@ describe('watch on real clusters and the Snyk emulator', () => {
     await until('the markers imported', () => [0, 1, 2].every((index) => snyk.importsOf(`acme/marker-${index}:1`).length === 1))
     assert.equal(imports(snyk).length, 7, 'nginx, api, worker, redis and three markers: nothing else, nothing twice')
 
+    // The emulator sees the seventh import before the watch has recorded Snyk's answer: the counter follows.
+    await until('seven submissions counted', async () => /^snyk_watch_submissions_total\{result="submitted"\} 7$/m.test(await (await fetch(`${watch.url}/metrics`)).text()), 10_000)
     const metrics = await (await fetch(`${watch.url}/metrics`)).text()
     assert.match(metrics, /^snyk_watch_submissions_total\{result="submitted"\} 7$/m)
     await until('the running-containers gauge', async () => /^snyk_watch_running_containers\{image="docker\.io\/library\/nginx@sha256:[0-9a-f]+"\} 3$/m.test(await (await fetch(`${watch.url}/metrics`)).text()), 10_000)
