@@ -28,14 +28,14 @@ const {flush, handle, run} = await import('@oclif/core')
 if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
 else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
 
-// oclif's execute(), with "did you mean" for a mistyped command (the commands are read only then).
+// oclif's execute(), with "did you mean" for a mistyped command (the manifest is read only then, as in the executable).
 try {
   await run(process.argv.slice(2), import.meta.url)
   await flush()
 } catch (error) {
-  const [{readdirSync}, {suggestCommand}] = await Promise.all([import('node:fs'), import('../dist/cli/command-not-found.js')])
-  const commands = readdirSync(new URL('../dist/commands', import.meta.url)).filter((file) => file.endsWith('.js')).map((file) => file.slice(0, -3))
-  await handle(suggestCommand(error, commands))
+  const [{readFile}, {suggestCommand}] = await Promise.all([import('node:fs/promises'), import('../dist/cli/command-not-found.js')])
+  const manifest = JSON.parse(await readFile(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
+  await handle(suggestCommand(error, Object.keys(manifest.commands)))
 }
 
 // A second Ctrl+C of `watch`: end now, with the code the command set, not when what it cut off lets go.

@@ -74,10 +74,32 @@ export async function releaseIfGone(store: StateStore, runId: string, host: stri
   return true
 }
 
+/**
+ * `releaseIfGone` for the holders a run already knows (their pid and host, from `describeHolder`): only those on
+ * this host whose process is gone are read from the store. Cheap enough for every round of a wait. Returns the
+ * ids of the runs whose claims were given back.
+ */
+export async function releaseGoneHolders(store: StateStore, holders: readonly ClaimHolder[], host: string = hostname()): Promise<string[]> {
+  const dead = new Set(holders.filter((holder) => holder.host === host && holder.pid !== undefined && !processAlive(holder.pid)).map((holder) => holder.runId))
+  const released: string[] = []
+  for (const runId of dead) if (await releaseIfGone(store, runId, host)) released.push(runId)
+  return released
+}
+
 /** Who holds a claim, for a report: the run's pid and host when the store knows the run. */
 export async function describeHolder(store: StateStore, runId: string, expiresAt: number): Promise<ClaimHolder> {
   const run = await store.getRun(runId)
   return {runId, ...(run ? {pid: run.pid, host: run.host} : {}), until: new Date(expiresAt).toISOString()}
+}
+
+/** `describeHolder` that reads each run once per lease it holds: a fleet's runs hold each other's images by the hundred. */
+export function holderDescriber(store: StateStore): (runId: string, expiresAt: number) => Promise<ClaimHolder> {
+  const described = new Map<string, Promise<ClaimHolder>>()
+  return (runId, expiresAt) => {
+    let holder = described.get(`${runId}@${expiresAt}`)
+    if (holder === undefined) described.set(`${runId}@${expiresAt}`, (holder = describeHolder(store, runId, expiresAt)))
+    return holder
+  }
 }
 
 /** `run 6ddef488-… (pid 123 on host-a)`. */

@@ -2,8 +2,7 @@
 // over when that run is gone.
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {ImportPlan} from '../images/integration-map.ts'
-import {hostname} from 'node:os'
-import {describeHolder, holderName, processAlive, releaseClaimsOfGoneRuns, releaseIfGone, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
+import {holderDescriber, holderName, releaseClaimsOfGoneRuns, releaseGoneHolders, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import type {ClaimResult, SubmissionRecord} from '../state/records.ts'
 import type {StateStore} from '../state/state-store.ts'
 import {claimImages} from '../submit/claim-step.ts'
@@ -40,16 +39,11 @@ export async function waitForHolders(o: {
   const signal = AbortSignal.any([deps.signal, deps.stop])
   // One round looks at every held image: the store's clock, the images' records and each holder's run are read
   // once per round, not once per image (many processes sharing a database wait for each other's images by the thousand).
-  let round: {now: number; holders: Map<string, Promise<ClaimHolder>>} = {now: 0, holders: new Map()}
-  const holderOf = (holder: string, expiresAt: number): Promise<ClaimHolder> => {
-    let described = round.holders.get(`${holder}@${expiresAt}`)
-    if (described === undefined) round.holders.set(`${holder}@${expiresAt}`, (described = describeHolder(store, holder, expiresAt)))
-    return described
-  }
+  let round = {now: 0, holderOf: holderDescriber(store)}
   /** A held image as its record shows it this round: still held by a live run, failed by that run meanwhile (settled: reported so), or free to claim. */
   const viewOf = async (item: HeldWork, record: SubmissionRecord | undefined): Promise<'held' | 'settled' | 'free'> => {
     if (record?.claim && record.claim.runId !== runId && record.claim.expiresAt > round.now) {
-      item.holder = await holderOf(record.claim.runId, record.claim.expiresAt)
+      item.holder = await round.holderOf(record.claim.runId, record.claim.expiresAt)
       o.markHeld(item.result, item.holder)
       return 'held'
     }
@@ -71,7 +65,7 @@ export async function waitForHolders(o: {
       return true
     }
     if (claim.reason === 'in-flight') {
-      item.holder = await holderOf(claim.heldBy, claim.expiresAt)
+      item.holder = await round.holderOf(claim.heldBy, claim.expiresAt)
       o.markHeld(item.result, item.holder)
       return false
     }
@@ -99,8 +93,11 @@ export async function waitForHolders(o: {
     // A holder on this host whose process is gone is given back at once: a local check of the pids this run waits
     // for, every round. Every holder's run is read (a finished run still holding claims) every 20th round only.
     if (rounds++ % 20 === 0) o.noteGone(await releaseClaimsOfGoneRuns(store, {self: runId}))
-    else await releaseGoneHolders(store, held, o.takenOver)
-    round = {now: await store.now(), holders: new Map()}
+    else {
+      const released = new Set(await releaseGoneHolders(store, held.map((item) => item.holder)))
+      for (const item of held) if (released.has(item.holder.runId)) o.takenOver.set(item.entry.key, item.holder.runId)
+    }
+    round = {now: await store.now(), holderOf: holderDescriber(store)}
     // One read for every image still waited for, then one claim for those no live run holds any more.
     const records = await store.getSubmissions(held.map((item) => item.entry.key))
     const waiting: HeldWork[] = []
@@ -113,15 +110,5 @@ export async function waitForHolders(o: {
     const claims = free.length > 0 ? await claimImages(store, free.map((item) => item.entry.key), claimOptions) : new Map<string, ClaimResult>()
     for (const item of free) if (!(await settle(item, claims.get(item.entry.key)!, records.get(item.entry.key)))) waiting.push(item)
     held.splice(0, held.length, ...waiting)
-  }
-}
-
-/** Gives back the claims of holders on this host whose process is gone; their images count as taken over from them. */
-async function releaseGoneHolders(store: StateStore, held: readonly HeldWork[], takenOver: Map<string, string>): Promise<void> {
-  const host = hostname()
-  const dead = new Set(held.filter(({holder}) => holder.host === host && holder.pid !== undefined && !processAlive(holder.pid)).map(({holder}) => holder.runId))
-  for (const holder of dead) {
-    if (!(await releaseIfGone(store, holder, host))) continue
-    for (const item of held) if (item.holder.runId === holder) takenOver.set(item.entry.key, holder)
   }
 }

@@ -5,7 +5,7 @@
 // Then the pool drains; a stop lets what is in flight finish and gives the rest back.
 import {formatImageRef} from '../images/image-reference.ts'
 import type {ImageImport, ImportPlan} from '../images/integration-map.ts'
-import {claimLeaseMs, describeHolder, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
+import {claimLeaseMs, holderDescriber, holderName, releaseClaimsOfGoneRuns, type ClaimHolder, type GoneRun} from '../state/claim-holders.ts'
 import {claimImages} from '../submit/claim-step.ts'
 import {importClaimed} from '../submit/import-step.ts'
 import {followImportJob} from '../submit/job-step.ts'
@@ -66,7 +66,7 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
     if (deps.store && runId && deps.submitter) toClaim.push({entry, result, plan})
   }
   if (!deps.submitter || !deps.store || !runId) return {images, interrupted: stopped()}
-  const holders = new Map<string, Promise<ClaimHolder>>()
+  const holderOf = holderDescriber(deps.store)
   for (let start = 0; start < toClaim.length; start += CLAIM_BATCH) {
     const batch = toClaim.slice(start, start + CLAIM_BATCH)
     const claims = await claimImages(deps.store, batch.map(({entry}) => entry.key), {runId, resubmitAfterMs: deps.resubmitAfterMs, leaseMs})
@@ -80,13 +80,9 @@ export async function submitListed(deps: SyncDeps, runId: string | undefined, un
         continue
       }
       if (claim.reason === 'in-flight') {
-        // Who holds it, read once per holder and lease (a fleet's runs hold each other's images by the hundred).
-        const id = `${claim.heldBy}@${claim.expiresAt}`
-        let holder = holders.get(id)
-        if (holder === undefined) holders.set(id, (holder = describeHolder(deps.store, claim.heldBy, claim.expiresAt)))
-        const described = await holder
-        markHeld(result, described)
-        held.push({entry, result, plan, holder: described})
+        const holder = await holderOf(claim.heldBy, claim.expiresAt)
+        markHeld(result, holder)
+        held.push({entry, result, plan, holder})
       } else if (claim.reason === 'recent') Object.assign(result, {result: 'unchanged', reason: `submitted ${new Date(claim.submittedAt).toISOString()}; again after ${new Date(claim.resubmitAt).toISOString()} (--resubmit-after)`})
       else Object.assign(result, {result: 'unchanged', reason: `${claim.reason === 'failed-recently' ? 'failed' : 'skipped'} earlier in this run`})
     }

@@ -38,27 +38,9 @@ export class PostgresClaims {
   }
 
   async claim(key: string, options: ClaimOptions): Promise<ClaimResult> {
-    checkClaimOptions(options)
-    return this.#c.transaction(async (q) => {
-      // The row lock first, then the clock: waiting for another process's claim must not make a lease look younger.
-      const locked = await this.#c.query<{id: number; now: number}>(`SELECT id, ${this.#c.nowParam(2)} AS now FROM images WHERE key = $1 FOR NO KEY UPDATE`, [key, options.now === undefined ? this.#c.fixedNow() : Math.floor(options.now)], q)
-      const image = locked.rows[0]
-      if (image === undefined) throw new BugError(`claim: unknown image ${key}; record its observation first`)
-      const now = image.now
-      // A statement of its own after the lock: under READ COMMITTED it sees the submission another process just committed.
-      const {rows} = await this.#c.query('SELECT state, submitted_at, claimed_by, claim_expires_at, updated_at, updated_by FROM submissions WHERE image_id = $1', [image.id], q)
-      const current = rows[0] === undefined ? undefined : claimRowOf(rows[0], rows[0]['state'] as SubmissionState)
-      const result = decideClaim(current, options, now)
-      if (!result.claimed) return result
-      await this.#c.query(
-        `INSERT INTO submissions (image_id, state, claimed_by, claim_expires_at, updated_at, updated_by) VALUES ($1, 'queued', $2, $3, $4, $2)
-         ON CONFLICT (image_id) DO UPDATE SET state = 'queued', claimed_by = excluded.claimed_by, claim_expires_at = excluded.claim_expires_at,
-           updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-        [image.id, options.runId, now + options.leaseMs, now],
-        q,
-      )
-      return result
-    })
+    const result = (await this.claimMany([key], options)).get(key)
+    if (result === undefined) throw new BugError(`claim(${key}): no result`)
+    return result
   }
 
   /**
@@ -76,7 +58,9 @@ export class PostgresClaims {
         const known = new Set(locked.rows.map((row) => row.key))
         throw new BugError(`claim: unknown image ${unique.find((key) => !known.has(key))}; record its observation first`)
       }
-      // After every lock is held: waiting for another process's claims must not make a lease look younger.
+      // After every lock is held: waiting for another process's claims must not make a lease look younger. The
+      // submissions are read by a statement of their own after the locks: under READ COMMITTED it sees what the
+      // process that held a lock just committed.
       const now = options.now === undefined ? await this.#c.now(q) : Math.floor(options.now)
       const ids = locked.rows.map((row) => row.id)
       const {rows} = await this.#c.query('SELECT image_id, state, submitted_at, claimed_by, claim_expires_at, updated_at, updated_by FROM submissions WHERE image_id = ANY($1::bigint[])', [ids], q)
